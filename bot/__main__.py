@@ -1,0 +1,201 @@
+"""Command line: ``python -m bot serve | preview | policy check | doctor``. See ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.access import Policy, PolicyError
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.run(args)
+        return result
+    except (ConfigError, PolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="BIK customer lookup for Slack: /bik-customer <id>.",
+        epilog="Configuration comes from the environment and .env; see README.md.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)",
+        description="Serve POST /slack/events and GET /healthz on 0.0.0.0:$PORT with $WEB_CONCURRENCY "
+        "worker processes, or connect over Socket Mode when SLACK_APP_TOKEN is set.",
+    )
+    serve.add_argument("--sandbox", action="store_true", help="answer from the bundled sandbox, not BIK")
+    serve.set_defaults(run=_serve)
+
+    preview = sub.add_parser(
+        "preview",
+        help="run a lookup and print the reply in the terminal, with a Block Kit Builder link",
+        description="Runs the real lookup pipeline (parsing, access, BIK, masking, rendering) and prints "
+        "the reply readably. Without --channel every channel is allowed; with it, the policy file decides.",
+    )
+    preview.add_argument("query", nargs="+", help="what you would type after /bik-customer")
+    preview.add_argument("--sandbox", action="store_true", help="use the bundled sandbox customers")
+    preview.add_argument("--channel", help="preview as this channel id, under the access policy")
+    preview.add_argument("--shared", action="store_true", help="treat the channel as a Slack Connect channel")
+    preview.add_argument("--user", default="UPREVIEW", help="the asking user id (default UPREVIEW)")
+    preview.add_argument("--json", action="store_true", help="print the message JSON instead")
+    preview.set_defaults(run=_preview)
+
+    policy = sub.add_parser("policy", help="access policy tools")
+    policy_sub = policy.add_subparsers(title="policy commands", metavar="COMMAND")
+    check = policy_sub.add_parser("check", help="validate a policy file and print what each channel allows")
+    check.add_argument("file", nargs="?", type=Path, help="default: $BIK_ACCESS_POLICY or access.toml")
+    check.set_defaults(run=_policy_check)
+
+    doctor = sub.add_parser("doctor", help="check configuration, Slack and BIK, and say what is wrong")
+    doctor.add_argument("--probe", help="a customer query to look up at BIK (default: an auth check)")
+    doctor.set_defaults(run=_doctor)
+    return parser
+
+
+# -- serve -----------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.sandbox:
+        os.environ["BIK_SANDBOX"] = "true"  # worker processes read settings from the environment
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    settings.require_for_serving()
+    Policy.load(settings.bik_access_policy)  # fail now, with the file and key, not in a worker
+    if settings.socket_mode:
+        asyncio.run(_socket_mode(settings))
+        return 0
+    import uvicorn
+
+    uvicorn.run(
+        "bot.app:create_asgi_app",
+        factory=True,
+        host="0.0.0.0",  # noqa: S104 - a platform's router connects from outside the container
+        port=settings.port,
+        workers=settings.web_concurrency,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=65,
+    )
+    return 0
+
+
+async def _socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import build_bot
+
+    bot = build_bot(settings)
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(
+        bot.bolt, app_token=settings.slack_app_token.get_secret_value(), web_client=bot.bolt.client
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.startup()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await bot.shutdown()
+
+
+# -- preview ---------------------------------------------------------------------------------------
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from bot.preview import builder_link, render_terminal
+
+    overrides: dict[str, object] = {"bik_sandbox": True} if args.sandbox else {}
+    settings = load_settings(**overrides)
+    configure_logging("WARNING")
+    settings.require_bik()
+    message = asyncio.run(_preview_message(settings, args))
+    if args.json:
+        import json
+
+        print(json.dumps(message, indent=2, ensure_ascii=False))
+        return 0
+    print(render_terminal(message, bold=sys.stdout.isatty()))
+    print("Open it in Slack's Block Kit Builder:")
+    print(builder_link(message))
+    return 0
+
+
+async def _preview_message(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
+    from bot.app import build_bot
+    from bot.lookup import Asker, Immediate, OpenDirectory
+
+    class PreviewDirectory(OpenDirectory):
+        async def channel_is_shared(self, channel_id: str) -> bool:
+            return bool(args.shared)
+
+    if args.channel:
+        policy, channel = Policy.load(settings.bik_access_policy), args.channel
+    else:
+        policy = Policy.from_mapping(
+            {"defaults": {"allow": True}}, path=Path("(preview: every channel allowed)")
+        )
+        channel = "CPREVIEW"
+    bot = build_bot(settings, policy=policy, directory=PreviewDirectory())
+    asker = Asker(team_id="TPREVIEW", channel_id=channel, user_id=args.user)
+    try:
+        started = await bot.service.start(asker, " ".join(args.query))
+        if isinstance(started, Immediate):
+            return started.message
+        return await bot.service.complete(started)
+    finally:
+        await bot.http.aclose()
+
+
+# -- policy check ----------------------------------------------------------------------------------
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    from bot.policy_report import report
+
+    path = args.file or load_settings().bik_access_policy
+    if not path.exists():
+        print(f"error: access policy {path}: no such file (every channel would be denied)", file=sys.stderr)
+        return 2
+    print(report(Policy.load(path)))
+    return 0
+
+
+# -- doctor ----------------------------------------------------------------------------------------
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return asyncio.run(run_doctor(probe=args.probe))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

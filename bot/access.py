@@ -1,0 +1,236 @@
+"""The per-channel access policy (SPEC section 5): TOML file -> rules -> a decision. Pure: no I/O
+beyond reading the file; Slack facts (is the channel shared, is the user a guest, which groups is
+the user in) are gathered by the caller and passed in.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+MaskField = Literal["phone", "email", "address"]
+ALL_FIELDS: frozenset[str] = frozenset({"phone", "email", "address"})
+ReplyMode = Literal["ephemeral", "in_channel"]
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+UserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+GroupId = Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")]
+
+
+class PolicyError(Exception):
+    """The policy file cannot be used; the message names the file and the key."""
+
+
+class Entry(BaseModel):
+    """One table of the file. ``None`` means "not set here": inherit from ``[defaults]``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    allow: bool | None = None
+    reply: ReplyMode | None = None
+    share: bool | None = None
+    mask: list[MaskField] | None = None
+    guests: bool | None = None
+    users: list[UserId] | None = None
+    usergroups: list[GroupId] | None = None
+    external_unmasked: bool | None = None
+
+
+class PolicyDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    defaults: Entry = Field(default_factory=Entry)
+    direct_messages: Entry | None = None
+    channels: dict[str, Entry] = Field(default_factory=dict)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_ids(cls, channels: dict[str, Entry]) -> dict[str, Entry]:
+        for key in channels:
+            if not _CHANNEL_ID.match(key):
+                raise ValueError(f"[channels.{key}]: use the channel id (like C0123ABCD), not its name")
+        return channels
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The settings in force for one channel, after inheritance."""
+
+    source: str
+    allow: bool = False
+    reply: ReplyMode = "ephemeral"
+    share: bool = True
+    mask: frozenset[str] = frozenset()
+    guests: bool = False
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    external_unmasked: bool = False
+
+    @property
+    def restricts_people(self) -> bool:
+        return bool(self.users or self.usergroups)
+
+    def mask_for(self, *, visible_to_channel: bool, channel_shared: bool) -> frozenset[str]:
+        """Fields to mask for a message that the whole channel (or only the asker) can read."""
+        if visible_to_channel and channel_shared and not self.external_unmasked:
+            return ALL_FIELDS
+        return self.mask
+
+
+def _inherit(source: str, base: Rule, entry: Entry | None) -> Rule:
+    if entry is None:
+        return replace(base, source=source)
+    return Rule(
+        source=source,
+        allow=base.allow if entry.allow is None else entry.allow,
+        reply=base.reply if entry.reply is None else entry.reply,
+        share=base.share if entry.share is None else entry.share,
+        mask=base.mask if entry.mask is None else frozenset(entry.mask),
+        guests=base.guests if entry.guests is None else entry.guests,
+        users=base.users if entry.users is None else frozenset(entry.users),
+        usergroups=base.usergroups if entry.usergroups is None else frozenset(entry.usergroups),
+        external_unmasked=(
+            base.external_unmasked if entry.external_unmasked is None else entry.external_unmasked
+        ),
+    )
+
+
+def is_direct_message(channel_id: str, channel_name: str | None) -> bool:
+    name = channel_name or ""
+    return channel_id.startswith("D") or name == "directmessage" or name.startswith("mpdm-")
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: Path
+    loaded: bool
+    defaults: Rule
+    direct_messages: Rule
+    channels: dict[str, Rule] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Policy:
+        """Read and validate the file. A missing file denies everything; a broken one raises."""
+        if not path.exists():
+            return cls.deny_all(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"access policy {path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise PolicyError(f"access policy {path}: cannot be read: {exc.strerror}") from None
+        return cls.from_mapping(data, path=path)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, object], *, path: Path) -> Policy:
+        try:
+            doc = PolicyDocument.model_validate(data)
+        except ValidationError as exc:
+            raise PolicyError(f"access policy {path}: {_describe(exc)}") from None
+        defaults = _inherit("[defaults]", Rule(source="built-in"), doc.defaults)
+        return cls(
+            path=path,
+            loaded=True,
+            defaults=defaults,
+            direct_messages=_inherit("[direct_messages]", defaults, doc.direct_messages),
+            channels={cid: _inherit(f"[channels.{cid}]", defaults, e) for cid, e in doc.channels.items()},
+        )
+
+    @classmethod
+    def deny_all(cls, path: Path) -> Policy:
+        rule = Rule(source="no policy file")
+        return cls(path=path, loaded=False, defaults=rule, direct_messages=rule)
+
+    def rule_for(self, channel_id: str, channel_name: str | None = None) -> Rule:
+        if channel_id in self.channels:
+            return self.channels[channel_id]
+        if is_direct_message(channel_id, channel_name):
+            return self.direct_messages
+        return self.defaults
+
+    @property
+    def allowed_channel_count(self) -> int:
+        return sum(rule.allow for rule in self.channels.values())
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        key = ""
+        for part in error["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "literal_error":
+            message = f"{error['input']!r} is not one of " + message.removeprefix("Input should be ")
+        parts.append(f"{key or 'file'}: {message}")
+    return "; ".join(parts)
+
+
+# -- decisions ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What Slack says about the asker and the channel; gathered only when the rule needs them."""
+
+    user_is_guest: bool = False
+    user_groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str
+    rule: Rule
+    message: str = ""
+
+    @property
+    def audit_reason(self) -> str:
+        return self.reason
+
+
+def decide(policy: Policy, rule: Rule, *, channel_id: str, user_id: str, facts: Facts) -> Decision:
+    """May ``user_id`` look customers up in ``channel_id``? Denials carry a message for the asker."""
+    policy_name = policy.path.name
+    if not rule.allow:
+        if not policy.loaded:
+            return Decision(False, "no_policy", rule, _not_configured(channel_id, policy_name, dm=False))
+        dm = rule.source == "[direct_messages]"
+        return Decision(False, "channel_not_allowed", rule, _not_configured(channel_id, policy_name, dm=dm))
+    if facts.user_is_guest and not rule.guests:
+        return Decision(
+            False,
+            "guest",
+            rule,
+            "Guest accounts can't look up BIK customers in this channel. "
+            "Ask a full member of the workspace, or an admin to set `guests = true` for it.",
+        )
+    if rule.restricts_people and user_id not in rule.users and not (facts.user_groups & rule.usergroups):
+        return Decision(
+            False,
+            "user_not_allowed",
+            rule,
+            "Only selected people can look up BIK customers in this channel. "
+            f"Ask an admin to add your user id (`{user_id}`) or one of your user groups to its entry.",
+        )
+    return Decision(True, "allowed", rule)
+
+
+def _not_configured(channel_id: str, policy_name: str, *, dm: bool) -> str:
+    if dm:
+        return (
+            "BIK customer lookups are turned off in direct messages. An admin can turn them on with "
+            f"`[direct_messages]` and `allow = true` in the bot's access policy (`{policy_name}`)."
+        )
+    return (
+        f"This channel (`{channel_id}`) isn't allowed to look up BIK customers. An admin can allow it "
+        f"by adding `[channels.{channel_id}]` with `allow = true` to the bot's access policy "
+        f"(`{policy_name}`)."
+    )

@@ -1,0 +1,242 @@
+"""Composition root: settings -> one :class:`Bot` (Bolt app, lookup service, shared clients) and the
+ASGI app that serves it (``POST /slack/events``, ``GET /healthz``).
+
+This is the only place, with ``__main__``, that knows both the core and the Slack listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot import sandbox
+from bot.access import Policy
+from bot.audit import Audit
+from bot.bik.client import BikClient
+from bot.config import Settings, load_settings
+from bot.delivery import ResponseUrlPoster
+from bot.logs import configure_logging, get_logger, register_secrets
+from bot.lookup import Directory, LookupService
+from bot.ratelimit import UserRateLimiter
+from bot.slack_directory import SlackDirectory
+from bot.tasks import TaskTracker
+from handlers import actions, commands
+
+log = get_logger("bik.app")
+
+MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything bigger unread
+DRAIN_SECONDS = 25.0  # platforms allow ~30 s between SIGTERM and SIGKILL
+USER_AGENT = "bik-slack/0.1"
+
+
+def build_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one pooled client per process, for BIK and for response_url posts."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(30.0, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=60),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    bolt: AsyncApp
+    service: LookupService
+    http: httpx.AsyncClient
+    slack: AsyncWebClient
+    tasks: TaskTracker
+    limiter: UserRateLimiter
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        return "socket" if self.settings.socket_mode else "http"
+
+    async def startup(self) -> None:
+        policy = self.service.policy
+        log.info(
+            "started",
+            mode=self.mode,
+            policy=str(policy.path),
+            policy_loaded=policy.loaded,
+            allowed_channels=policy.allowed_channel_count,
+            direct_messages=policy.direct_messages.allow,
+            default_allow=policy.defaults.allow,
+            rate_limit=self.settings.bik_rate_limit,
+            rate_limit_store=self.limiter.backend,
+            bik=("sandbox" if self.settings.bik_sandbox else self.service.bik.url),
+        )
+        if not policy.loaded:
+            log.warning("no_access_policy", path=str(policy.path), effect="every channel is denied")
+        self.tasks.spawn(self.check_slack(), name="auth.test")
+
+    async def check_slack(self) -> None:
+        """Who are we? Logged once at start; a rejected token is an error the operator must see."""
+        try:
+            response = await asyncio.wait_for(self.slack.auth_test(), 5.0)
+            self.identity = dict(response.data) if isinstance(response.data, dict) else {}
+            log.info(
+                "slack_connected", team=self.identity.get("team_id"), bot_user=self.identity.get("user_id")
+            )
+        except Exception as exc:  # noqa: BLE001 - reported in plain words, never fatal
+            error = getattr(getattr(exc, "response", None), "data", {}) or {}
+            log.error(
+                "slack_auth_failed",
+                error=error.get("error", type(exc).__name__)
+                if isinstance(error, dict)
+                else type(exc).__name__,
+                hint="check SLACK_BOT_TOKEN (invalid_auth) and SLACK_API_URL",
+            )
+
+    async def shutdown(self, drain_timeout: float = DRAIN_SECONDS) -> None:
+        await self.tasks.drain(drain_timeout)
+        await self.http.aclose()
+        log.info("stopped")
+
+
+def build_bot(
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    bik_transport: httpx.AsyncBaseTransport | None = None,
+    directory: Directory | None = None,
+    ack_budget: float = 2.0,
+) -> Bot:
+    """Wire everything from ``settings``; ``bik_transport``/``directory`` let tests swap the network."""
+    if settings.bik_sandbox and bik_transport is None:
+        bik_transport = sandbox.transport()
+    base_url = sandbox.SANDBOX_BASE_URL if settings.bik_sandbox else settings.bik_api_base_url
+    authorization = settings.bik_authorization or SecretStr(sandbox.SANDBOX_TOKEN)
+    bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    register_secrets(
+        [
+            bot_token,
+            authorization.get_secret_value(),
+            *(
+                s.get_secret_value()
+                for s in (settings.slack_signing_secret, settings.slack_app_token, settings.bik_api_secret)
+                if s
+            ),
+        ]
+    )
+
+    # Bolt's client has no BIK traffic; ours does. Slack calls use the SDK's own aiohttp client.
+    http = build_http_client(bik_transport)
+    slack = AsyncWebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
+    tasks = TaskTracker()
+    limiter = UserRateLimiter(settings.bik_rate_limit, redis_url=settings.redis_url)
+    service = LookupService(
+        bik=BikClient(
+            http=http,
+            base_url=base_url,
+            authorization=authorization,
+            timeout=settings.bik_timeout_seconds,
+        ),
+        policy=policy if policy is not None else Policy.load(settings.bik_access_policy),
+        directory=directory or SlackDirectory(slack),
+        limiter=limiter,
+        dashboard_url=settings.bik_dashboard_url,
+        audit=Audit(),
+    )
+    poster = ResponseUrlPoster(http)
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        # A single-workspace bot knows its token: no auth.test before the ack (Bolt's default
+        # would call it on the first request, a network round trip inside the 3-second deadline).
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            bot_token=bot_token,
+            bot_user_id=bot.identity.get("user_id"),
+            bot_id=bot.identity.get("bot_id"),
+        )
+
+    bolt = AsyncApp(
+        # Without a token: ``authorize`` supplies it per request (a token here makes Bolt warn).
+        client=AsyncWebClient(base_url=settings.slack_api_url, timeout=10),
+        authorize=authorize,
+        signing_secret=settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret
+        else "",
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+        name="bik-slack",
+    )
+    commands.register(
+        bolt, commands.CommandHandler(service=service, poster=poster, tasks=tasks, ack_budget=ack_budget)
+    )
+    actions.register(
+        bolt,
+        actions.ActionHandlers(
+            service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url
+        ),
+    )
+
+    @bolt.error
+    async def on_error(error: Exception) -> None:
+        log.error("listener_error", exc_info=error)
+
+    bot = Bot(
+        settings=settings, bolt=bolt, service=service, http=http, slack=slack, tasks=tasks, limiter=limiter
+    )
+    return bot
+
+
+def build_asgi(bot: Bot) -> Starlette:
+    handler = AsyncSlackRequestHandler(bot.bolt)
+
+    async def slack_events(request: Request) -> Response:
+        received_at = time.monotonic()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return PlainTextResponse("payload too large", status_code=413)
+        return await handler.handle(request, {"received_at": received_at})
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "mode": bot.mode, "in_flight": bot.tasks.in_flight})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await bot.startup()
+        try:
+            yield
+        finally:
+            await bot.shutdown()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def create_asgi_app() -> Starlette:
+    """uvicorn's factory (``bot.app:create_asgi_app``): one per worker process."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    settings.require_for_serving()
+    return build_asgi(build_bot(settings))

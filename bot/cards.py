@@ -1,0 +1,453 @@
+"""Customer results -> Block Kit messages (SPEC section 4). Pure, and the only place that knows
+Slack's limits.
+
+Every value from BIK is untrusted. It reaches Slack either as ``plain_text`` (never parsed) or as
+mrkdwn through :func:`esc`, inside text objects marked ``verbatim`` so Slack does not auto-link or
+auto-mention anything in it. Values are cut to size *before* escaping, so a cut never splits an
+entity, and every text object is checked against its limit after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot.bik.errors import (
+    BikError,
+    NotFound,
+    Rejected,
+    TimedOut,
+    Unauthorized,
+    Unavailable,
+    Unexpected,
+    WrongAddress,
+)
+from bot.bik.models import Address, Asset, Customer
+from bot.query import USAGE, Query
+
+# Slack's limits (slack/FACTS.md), kept together so tests can import them.
+MAX_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_HEADER = 150
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_URL = 3000
+MAX_FALLBACK = 3000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_MODAL_TITLE = 24
+
+# Our own budgets, well inside Slack's, to keep a card readable.
+MAX_VALUE = 300  # one BIK value, before escaping (escaping grows it at most 5x -> 1500 < 2000)
+MAX_NAME = 120
+MAX_ASSETS_SHOWN = 8
+MAX_TAGS_SHOWN = 20
+
+ACTION_SHARE = "share_in_channel"
+ACTION_ADDRESSES = "show_all_addresses"
+ACTION_OPEN = "open_in_bik"
+
+Message = dict[str, Any]
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """How a reply is presented; decided by the access policy, never by BIK data."""
+
+    requester_id: str
+    response_type: str = "ephemeral"
+    share_button: bool = False
+    dashboard_url: str | None = None
+    masked: frozenset[str] = frozenset()
+    shared_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    query: Query
+    customer: Customer  # already masked for the view
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    query: Query
+    error: BikError
+    tried_bik_too: bool = False
+
+
+Result = Found | Failed
+
+
+# -- text helpers ----------------------------------------------------------------------------------
+
+
+def esc(value: object) -> str:
+    """Escape an untrusted value for mrkdwn: only ``&``, ``<`` and ``>`` are special."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def v(value: object, limit: int = MAX_VALUE) -> str:
+    """An untrusted value, cut then escaped: safe inside mrkdwn."""
+    return esc(cut(str(value), limit))
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT), "verbatim": True}
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": cut(text, limit) or " ", "emoji": False}
+
+
+def slack_date(when: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{fmt}|{fallback}>"
+
+
+def fit_lines(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
+    """Join as many lines as fit in ``limit`` characters, then say how many were left out."""
+    out: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        tail = more.format(n=len(lines) - index - 1)
+        reserve = len(tail) + 1 if index < len(lines) - 1 else 0
+        if size + len(line) + 1 + reserve > limit:
+            out.append(more.format(n=len(lines) - index))
+            break
+        out.append(line)
+        size += len(line) + 1
+    return cut("\n".join(out), limit)
+
+
+def _code(value: str) -> str:
+    shown = v(value, 80)
+    return f"`{shown}`" if "`" not in shown else f"“{shown}”"
+
+
+# -- customer card ---------------------------------------------------------------------------------
+
+
+def _fields(customer: Customer) -> list[dict[str, Any]]:
+    pairs: list[tuple[str, str]] = []
+    if customer.id:
+        pairs.append(("BIK id", v(customer.id)))
+    if customer.partner_customer_id:
+        pairs.append(("Partner id", v(customer.partner_customer_id)))
+    if customer.phone_number:
+        pairs.append(("Phone", v(customer.phone_number)))
+    if customer.email:
+        pairs.append(("Email", v(customer.email)))
+    if customer.country_code:
+        pairs.append(("Country", v(customer.country_code)))
+    if customer.created_at:
+        pairs.append(("Created", slack_date(customer.created_at)))
+    if customer.updated_at:
+        pairs.append(("Updated", slack_date(customer.updated_at)))
+    return [mrkdwn(cut(f"*{label}*\n{value}", MAX_FIELD_TEXT)) for label, value in pairs[:MAX_FIELDS]]
+
+
+def address_text(address: Address, title: str) -> str:
+    lines = [f"*{title}*"]
+    for line in (address.address1, address.address2):
+        if line:
+            lines.append(v(line))
+    locality = ", ".join(v(p) for p in (address.city, address.state) if p)
+    if address.zip:
+        locality = f"{locality} {v(address.zip)}".strip()
+    if locality:
+        lines.append(locality)
+    country = address.country or address.country_code
+    if country:
+        lines.append(v(country))
+    contact = [v(p) for p in (address.contact_name, address.phone_number, address.email) if p]
+    if contact:
+        lines.append("Contact: " + " · ".join(contact))
+    if address.latitude is not None and address.longitude is not None:
+        lines.append(f"<https://maps.google.com/?q={address.latitude:.6f},{address.longitude:.6f}|Map>")
+    if len(lines) == 1:
+        lines.append("_no details_")
+    return fit_lines(lines, MAX_SECTION_TEXT)
+
+
+def _address_title(address: Address, index: int, total: int) -> str:
+    if address.is_default:
+        return "Default address"
+    return "Address" if total == 1 else f"Address {index} of {total}"
+
+
+def _asset_line(asset: Asset, primary: set[str]) -> str:
+    text = v(asset.asset_value or "")
+    notes = []
+    if asset.asset_value in primary:
+        notes.append("primary")
+    if asset.created_at:
+        notes.append("added " + slack_date(asset.created_at, "{date_short_pretty}"))
+    return f"• {text}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _contacts_block(customer: Customer) -> Block | None:
+    primary = {p for p in (customer.email, customer.phone_number) if p}
+    assets = [a for a in customer.assets if a.asset_value]
+    emails = [a for a in assets if a.is_email]
+    phones = [a for a in assets if a.is_phone]
+    others = [a for a in assets if not a.is_email and not a.is_phone]
+    parts: list[str] = []
+    for title, group in (("Emails", emails), ("Phones", phones), ("Other contacts", others)):
+        if not group:
+            continue
+        lines = [_asset_line(a, primary) for a in group[:MAX_ASSETS_SHOWN]]
+        if len(group) > MAX_ASSETS_SHOWN:
+            lines.append(f"… and {len(group) - MAX_ASSETS_SHOWN} more")
+        parts.append(f"*{title}*\n" + "\n".join(lines))
+    if not parts:
+        return None
+    return {"type": "section", "text": mrkdwn(fit_lines("\n".join(parts).split("\n"), MAX_SECTION_TEXT))}
+
+
+def _tags_block(customer: Customer) -> Block | None:
+    if not customer.tags:
+        return None
+    shown = ", ".join(v(t, 60) for t in customer.tags[:MAX_TAGS_SHOWN])
+    if len(customer.tags) > MAX_TAGS_SHOWN:
+        shown += f" and {len(customer.tags) - MAX_TAGS_SHOWN} more"
+    return {"type": "context", "elements": [mrkdwn(f"*Tags:* {shown}")]}
+
+
+def dashboard_link(template: str | None, customer: Customer) -> str | None:
+    if not template or not customer.id:
+        return None
+    url = template.format(bik_id=quote(customer.id, safe=""))
+    return url if len(url) <= MAX_URL else None
+
+
+def _button(text: str, action_id: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "button", "text": plain(text, MAX_BUTTON_TEXT), "action_id": action_id, **extra}
+
+
+def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[Block]:
+    customer = found.customer
+    name = customer.full_name or "Unnamed customer"
+    blocks: list[Block] = [{"type": "header", "text": plain(cut(name, MAX_NAME), MAX_HEADER)}]
+    fields = _fields(customer)
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+
+    addresses = customer.addresses_default_first
+    shown = addresses[:inline_addresses]
+    for index, address in enumerate(shown, start=1):
+        title = _address_title(address, index, len(addresses))
+        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title))})
+    hidden = len(addresses) - len(shown)
+    if hidden:
+        blocks.append(
+            {"type": "context", "elements": [mrkdwn(f"+ {hidden} more address{'es' * (hidden > 1)}")]}
+        )
+
+    for block in (_contacts_block(customer), _tags_block(customer)):
+        if block is not None:
+            blocks.append(block)
+
+    buttons: list[dict[str, Any]] = []
+    value = cut(str(found.query), MAX_BUTTON_VALUE)
+    if view.share_button and view.response_type == "ephemeral":
+        buttons.append(_button("Share in channel", ACTION_SHARE, value=value))
+    if hidden:
+        buttons.append(_button(f"Show all {len(addresses)} addresses", ACTION_ADDRESSES, value=value))
+    url = dashboard_link(view.dashboard_url, customer)
+    if url:
+        buttons.append(_button("Open in BIK", ACTION_OPEN, url=url))
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def error_text(failed: Failed) -> str:
+    """One short, human line that says what happened and who can act."""
+    query, error = failed.query, failed.error
+    label = f"{query.kind.label} {_code(query.value)}"
+    if isinstance(error, NotFound):
+        if failed.tried_bik_too:
+            return f":mag: No customer with partner id or BIK id {_code(query.value)}."
+        return f":mag: No customer with {label}."
+    if isinstance(error, Rejected):
+        return f":no_entry: BIK rejected the lookup of {label}: “{v(error.detail)}”"
+    if isinstance(error, Unauthorized):
+        return (
+            ":lock: BIK refused the bot's credentials. An admin must fix the bot's BIK token "
+            "(`BIK_API_TOKEN`, or `BIK_API_KEY` and `BIK_API_SECRET`)."
+        )
+    if isinstance(error, WrongAddress):
+        return ":wrench: The bot's BIK API address is wrong. An admin must fix `BIK_API_BASE_URL`."
+    if isinstance(error, TimedOut):
+        return f":hourglass: BIK did not answer in time for {label}. Try again in a minute."
+    if isinstance(error, Unavailable):
+        return f":warning: BIK is unavailable (looking up {label}). Try again in a minute."
+    if isinstance(error, Unexpected):
+        return (
+            f":warning: Unexpected answer from BIK for {label}. Try again; if it keeps happening, "
+            "the details are in the bot's log."
+        )
+    return f":warning: The lookup of {label} failed. Try again in a minute."
+
+
+def _error_plain(failed: Failed) -> str:
+    text = error_text(failed)
+    for emoji in (":mag: ", ":no_entry: ", ":lock: ", ":wrench: ", ":hourglass: ", ":warning: "):
+        text = text.removeprefix(emoji)
+    return text
+
+
+# -- whole messages --------------------------------------------------------------------------------
+
+
+def _inline_address_budget(card_count: int) -> int:
+    return 5 if card_count <= 1 else 2 if card_count <= 3 else 1
+
+
+def _footer(view: View) -> Block:
+    parts = [f"Looked up by <@{view.requester_id}>"]
+    if view.shared_by and view.shared_by != view.requester_id:
+        parts.append(f"shared by <@{view.shared_by}>")
+    if view.masked:
+        fields = " and ".join(sorted(view.masked))
+        parts.append(f":lock: {fields} masked in this channel")
+    return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
+
+
+def _fallback(results: Sequence[Result]) -> str:
+    """Notification and screen-reader text: names and ids (escaped), or the error lines."""
+    lines = []
+    for result in results:
+        if isinstance(result, Found):
+            c = result.customer
+            ids = ", ".join(
+                f"{k} {i}" for k, i in (("BIK id", c.id), ("partner id", c.partner_customer_id)) if i
+            )
+            lines.append(esc(f"{cut(c.full_name or 'Unnamed customer', MAX_NAME)} ({cut(ids, 300)})"))
+        else:
+            lines.append(_error_plain(result))
+    head = "BIK customer: " if len(results) == 1 and isinstance(results[0], Found) else ""
+    return cut(head + "; ".join(lines), MAX_FALLBACK)
+
+
+def lookup_message(results: Sequence[Result], view: View) -> Message:
+    """The one final reply to a command: a card per customer, a line per failure, a footer."""
+    cards = sum(isinstance(r, Found) for r in results)
+    budget = _inline_address_budget(cards)
+    blocks: list[Block] = []
+    for result in results:
+        if blocks:
+            blocks.append({"type": "divider"})
+        if isinstance(result, Found):
+            blocks.extend(customer_blocks(result, view, inline_addresses=budget))
+        else:
+            blocks.append({"type": "section", "text": mrkdwn(error_text(result))})
+    blocks.append(_footer(view))
+    return {"response_type": view.response_type, "text": _fallback(results), "blocks": _fit(blocks)}
+
+
+def _fit(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
+    if len(blocks) <= limit:
+        return blocks
+    note = {"type": "context", "elements": [mrkdwn("_Shortened to fit in one Slack message._")]}
+    return [*blocks[: limit - 2], note, blocks[-1]]
+
+
+def text_message(text: str, *, response_type: str = "ephemeral") -> Message:
+    """A short message (help, invalid input, denial) — ``text`` is trusted mrkdwn of ours."""
+    return {
+        "response_type": response_type,
+        "text": cut(_strip_emoji(text), MAX_FALLBACK),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}],
+    }
+
+
+def _strip_emoji(text: str) -> str:
+    return text.split(" ", 1)[1] if text.startswith(":") and " " in text else text
+
+
+def help_message() -> Message:
+    return {
+        "response_type": "ephemeral",
+        "text": "How to use /bik-customer",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Look up a BIK customer*\n" + USAGE}},
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "Replies are visible only to you unless this channel is set up otherwise.",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def invalid_message(problem: str) -> Message:
+    return {
+        "response_type": "ephemeral",
+        "text": cut(problem, MAX_FALLBACK),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":x: {cut(problem, 2500)}"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(USAGE, MAX_SECTION_TEXT)}]},
+        ],
+    }
+
+
+def pending_message() -> Message:
+    return text_message(":hourglass_flowing_sand: BIK is slow to answer; the card will appear here shortly.")
+
+
+# -- modal -----------------------------------------------------------------------------------------
+
+
+def addresses_modal(customer: Customer, *, masked: Iterable[str] = ()) -> dict[str, Any]:
+    """Every address of one customer, up to the modal's block limit."""
+    addresses = customer.addresses_default_first
+    room = MAX_MODAL_BLOCKS - 2
+    blocks: list[Block] = [
+        {"type": "section", "text": mrkdwn(f"*{v(customer.full_name or 'Unnamed customer', MAX_NAME)}*")}
+    ]
+    for index, address in enumerate(addresses[:room], start=1):
+        title = _address_title(address, index, len(addresses))
+        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title))})
+    if len(addresses) > room:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(f"+ {len(addresses) - room} more; open the customer in BIK")],
+            }
+        )
+    elif masked:
+        blocks.append({"type": "context", "elements": [mrkdwn(":lock: addresses masked in this channel")]})
+    return _modal(f"Addresses ({len(addresses)})", blocks)
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    return _modal(
+        title, [{"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT)}}]
+    )
+
+
+def _modal(title: str, blocks: list[Block]) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": plain(title, MAX_MODAL_TITLE),
+        "close": plain("Close", MAX_MODAL_TITLE),
+        "blocks": blocks[:MAX_MODAL_BLOCKS],
+    }

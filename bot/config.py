@@ -1,0 +1,138 @@
+"""Typed configuration from the environment and `.env` (SPEC section 6).
+
+Everything the bot needs arrives through :class:`Settings`; nothing else reads ``os.environ``.
+Bolt would read ``SLACK_*`` variables on its own, so the app wiring passes every value explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Literal
+
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting: the message is one line meant for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    bik_api_base_url: str = "https://bikapi.bikayi.app/integrations"
+    bik_api_token: SecretStr | None = None
+    bik_api_key: SecretStr | None = None
+    bik_api_secret: SecretStr | None = None
+    bik_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    bik_access_policy: Path = Path("access.toml")
+    bik_dashboard_url: str | None = None
+    bik_rate_limit: str = "30/minute"
+    bik_sandbox: bool = False
+    """Development only: answer from the bundled sandbox customers instead of BIK."""
+
+    redis_url: str | None = None
+    port: int = Field(default=3000, ge=0, le=65535)
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url", "bik_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("bik_dashboard_url")
+    @classmethod
+    def _dashboard_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or "{bik_id}" not in value:
+            raise ValueError("must be an http(s) URL containing {bik_id}")
+        try:
+            value.format(bik_id="1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("may contain no placeholder other than {bik_id}") from exc
+        return value
+
+    @field_validator("bik_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError as exc:
+            raise ValueError("must look like '30/minute' or '100 per hour'") from exc
+        return value
+
+    # -- derived values ---------------------------------------------------------------------------
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def bik_authorization(self) -> SecretStr | None:
+        """The value after ``Basic `` in the Authorization header, or None when not configured."""
+        if self.bik_api_token is not None:
+            return self.bik_api_token
+        if self.bik_api_key is not None and self.bik_api_secret is not None:
+            pair = f"{self.bik_api_key.get_secret_value()}:{self.bik_api_secret.get_secret_value()}"
+            return SecretStr(base64.b64encode(pair.encode()).decode())
+        return None
+
+    def require_for_serving(self) -> None:
+        """Fail with one line when a variable the server needs is missing."""
+        missing = []
+        if self.slack_bot_token is None:
+            missing.append("SLACK_BOT_TOKEN")
+        if not self.socket_mode and self.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+        if missing:
+            raise ConfigError(
+                f"configuration: missing {', '.join(missing)}; set it in the environment or .env"
+            )
+        self.require_bik()
+
+    def require_bik(self) -> None:
+        if self.bik_authorization is None and not self.bik_sandbox:
+            raise ConfigError(
+                "configuration: missing BIK_API_TOKEN (or both BIK_API_KEY and BIK_API_SECRET); "
+                "set it in the environment or .env"
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "?"
+            problems.append(f"{name} {_short(error['msg'])}")
+        raise ConfigError("configuration: " + "; ".join(problems)) from None
+
+
+def _short(message: str) -> str:
+    return message.removeprefix("Value error, ").replace("Input should be", "should be")

@@ -1,0 +1,333 @@
+"""The use case: parse, check access, rate-limit, fetch, mask, render, audit (SPEC section 3).
+
+It speaks plain Python: the Slack listeners in ``handlers/`` turn payloads into :class:`Asker`
+and messages back into acks and posts. A command goes through two steps:
+
+1. :meth:`LookupService.start` — fast and bounded: help, invalid input, access and rate limit are
+   decided here, so they can be answered inside the acknowledgement, and a refused command makes no
+   BIK call;
+2. :meth:`LookupService.complete` — the BIK calls (concurrently), masking and rendering. It never
+   raises: whatever BIK does, it returns the one final message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot import cards
+from bot.access import Decision, Facts, Policy, Rule, decide
+from bot.audit import Audit
+from bot.bik.client import BikClient, Fetched
+from bot.bik.errors import BikError, NotFound, Unexpected
+from bot.cards import Failed, Found, Message, Result, View
+from bot.logs import get_logger
+from bot.masking import mask_customer
+from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
+
+log = get_logger("bik.lookup")
+
+
+# -- ports: what the use case needs from the outside ------------------------------------------------
+
+
+class DirectoryUnavailable(Exception):
+    """Slack could not be asked about a user or a user group."""
+
+
+class Directory(Protocol):
+    """Slack facts about channels and people. Implementations cache and bound every call."""
+
+    async def channel_is_shared(self, channel_id: str) -> bool:
+        """True for Slack Connect channels, and whenever Slack cannot be asked."""
+        ...
+
+    async def user_is_guest(self, user_id: str) -> bool: ...
+
+    async def usergroup_members(self, group_id: str) -> frozenset[str]: ...
+
+
+class RateLimiter(Protocol):
+    async def try_spend(self, user_key: str, cost: int) -> float | None:
+        """Spend ``cost`` lookups; None when allowed, else seconds until the user may retry."""
+        ...
+
+
+class OpenDirectory:
+    """No Slack facts: nobody is a guest, nothing is shared. For the terminal preview only."""
+
+    async def channel_is_shared(self, channel_id: str) -> bool:
+        return False
+
+    async def user_is_guest(self, user_id: str) -> bool:
+        return False
+
+    async def usergroup_members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks, from where. Filled from the slash command or the interaction payload."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    channel_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Immediate:
+    """Answered at once, inside the acknowledgement: help, invalid input, a denial, a throttle."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    asker: Asker
+    queries: tuple[Query, ...]
+    rule: Rule
+    view: View
+
+
+Started = Immediate | Accepted
+
+
+# -- the service -----------------------------------------------------------------------------------
+
+
+class LookupService:
+    def __init__(
+        self,
+        *,
+        bik: BikClient,
+        policy: Policy,
+        directory: Directory,
+        limiter: RateLimiter | None = None,
+        dashboard_url: str | None = None,
+        audit: Audit | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bik = bik
+        self.policy = policy
+        self.directory = directory
+        self.limiter = limiter
+        self.dashboard_url = dashboard_url
+        self.audit = audit or Audit()
+        self._clock = clock
+
+    # step 1 ---------------------------------------------------------------------------------------
+
+    async def start(self, asker: Asker, text: str | None) -> Started:
+        try:
+            command = parse_command(text)
+        except QueryError as exc:
+            self._audit(asker, outcome="invalid")
+            return Immediate(cards.invalid_message(exc.message))
+        if isinstance(command, HelpRequest):
+            return Immediate(cards.help_message())
+
+        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        visible_to_channel = rule.reply == "in_channel"
+        # Access facts and the Slack Connect check are independent: ask Slack for both at once.
+        decision, shared = await asyncio.gather(
+            self.check_access(asker),
+            self._is_shared(asker.channel_id, needed=rule.allow and visible_to_channel),
+        )
+        if not decision.allowed:
+            self._audit(asker, outcome="denied", reason=decision.reason, queries=len(command.queries))
+            return Immediate(cards.text_message(":no_entry_sign: " + decision.message))
+
+        throttled = await self._throttle(asker, cost=len(command.queries))
+        if throttled is not None:
+            return throttled
+
+        view = View(
+            requester_id=asker.user_id,
+            response_type=rule.reply,
+            share_button=rule.share and not visible_to_channel,
+            dashboard_url=self.dashboard_url,
+            masked=rule.mask_for(visible_to_channel=visible_to_channel, channel_shared=shared),
+        )
+        return Accepted(asker, command.queries, rule, view)
+
+    async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
+        return await self.directory.channel_is_shared(channel_id) if needed else False
+
+    async def check_access(self, asker: Asker) -> Decision:
+        """The policy decision for this asker here; Slack is asked only what the rule needs."""
+        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        if not rule.allow:
+            return decide(
+                self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=Facts()
+            )
+        try:
+            facts = await self._facts(rule, asker.user_id)
+        except DirectoryUnavailable:
+            return Decision(
+                False,
+                "slack_unavailable",
+                rule,
+                "Slack didn't answer when the bot checked who may look customers up here. Try again.",
+            )
+        return decide(self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=facts)
+
+    async def _facts(self, rule: Rule, user_id: str) -> Facts:
+        async def guest() -> bool:
+            return False if rule.guests else await self.directory.user_is_guest(user_id)
+
+        async def groups() -> frozenset[str]:
+            if not rule.usergroups or user_id in rule.users:
+                return frozenset()
+            wanted = sorted(rule.usergroups)
+            members = await asyncio.gather(*(self.directory.usergroup_members(g) for g in wanted))
+            return frozenset(g for g, m in zip(wanted, members, strict=True) if user_id in m)
+
+        is_guest, user_groups = await asyncio.gather(guest(), groups())
+        return Facts(user_is_guest=is_guest, user_groups=user_groups)
+
+    async def _throttle(self, asker: Asker, *, cost: int) -> Immediate | None:
+        if self.limiter is None:
+            return None
+        retry_after = await self.limiter.try_spend(f"{asker.team_id}:{asker.user_id}", cost)
+        if retry_after is None:
+            return None
+        self._audit(asker, outcome="rate_limited", queries=cost)
+        wait = max(1, round(retry_after))
+        return Immediate(
+            cards.text_message(
+                f":stopwatch: You've reached your limit of customer lookups for now. Try again in {wait} s."
+            )
+        )
+
+    # step 2 ---------------------------------------------------------------------------------------
+
+    async def complete(self, accepted: Accepted) -> Message:
+        """Fetch every query concurrently and render the one final reply. Never raises."""
+        results = await asyncio.gather(*(self._one(accepted, q) for q in accepted.queries))
+        try:
+            return cards.lookup_message(results, accepted.view)
+        except Exception:
+            log.exception("render_failed", queries=len(results))
+            return cards.text_message(":warning: The bot could not show this customer. The error is logged.")
+
+    async def _one(self, accepted: Accepted, query: Query) -> Result:
+        started = self._clock()
+        fallback = False
+        attempts = 0
+        try:
+            try:
+                fetched = await self.bik.get_customer(query)
+            except NotFound as exc:
+                if not query.digits_fallback:
+                    raise
+                attempts, fallback = exc.attempts, True
+                remaining = self.bik.timeout - (self._clock() - started)
+                fetched = await self.bik.get_customer(query.as_bik(), budget=remaining)
+            attempts += fetched.attempts
+            result: Result = Found(query, mask_customer(fetched.customer, accepted.view.masked))
+            status: int | None = fetched.status
+            outcome = "found"
+        except BikError as exc:
+            attempts += exc.attempts
+            result = Failed(query, exc, tried_bik_too=fallback)
+            status, outcome = exc.status, exc.kind
+            self._log_failure(query, exc)
+        except Exception as exc:
+            log.exception("lookup_crashed", query_kind=query.kind.value)
+            result = Failed(query, Unexpected(type(exc).__name__))
+            status, outcome = None, "error"
+        self._audit(
+            accepted.asker,
+            query=query,
+            outcome=outcome,
+            reason="allowed",
+            masked=accepted.view.masked,
+            visibility=accepted.view.response_type,
+            bik_status=status,
+            latency_ms=round((self._clock() - started) * 1000, 1),
+            retries=max(0, attempts - 1),
+            fallback=fallback or None,
+        )
+        return result
+
+    def _log_failure(self, query: Query, exc: BikError) -> None:
+        if exc.admin_fix:
+            log.error("bik_needs_admin", kind=exc.kind, status=exc.status, url=self.bik.url)
+        elif exc.kind in ("unexpected", "unavailable", "timeout"):
+            log.warning("bik_failed", kind=exc.kind, status=exc.status, detail=exc.detail)
+
+    # interactions ---------------------------------------------------------------------------------
+
+    async def fetch_for_interaction(self, asker: Asker, value: str, *, action: str) -> tuple[Decision, Any]:
+        """Re-check access for whoever clicked, then re-fetch the customer named by the button.
+
+        The button's value is only a query (``partner:abc``): it is parsed again, and the data comes
+        from BIK, never from the payload. Returns the decision and a Found/Failed (None if denied).
+        """
+        try:
+            query = parse_query(value)
+        except QueryError:
+            self._audit(asker, action=action, outcome="invalid")
+            return Decision(False, "invalid", self.policy.defaults, "That button is no longer valid."), None
+        decision = await self.check_access(asker)
+        if not decision.allowed:
+            self._audit(asker, action=action, query=query, outcome="denied", reason=decision.reason)
+            return decision, None
+        return decision, query
+
+    async def fetch_one(self, query: Query) -> Fetched | BikError:
+        try:
+            return await self.bik.get_customer(query)
+        except NotFound as exc:
+            if not query.digits_fallback:
+                return exc
+            try:
+                return await self.bik.get_customer(query.as_bik())
+            except BikError as inner:
+                return inner
+        except BikError as exc:
+            return exc
+
+    # audit ----------------------------------------------------------------------------------------
+
+    def audit_interaction(
+        self,
+        asker: Asker,
+        query: Query,
+        *,
+        outcome: str,
+        masked: frozenset[str] = frozenset(),
+        reason: str = "allowed",
+        action: str = "share",
+    ) -> None:
+        visibility = "in_channel" if action == "share" else "ephemeral"
+        self._audit(
+            asker,
+            query=query,
+            action=action,
+            outcome=outcome,
+            reason=reason,
+            masked=masked,
+            visibility=visibility,
+        )
+
+    def _audit(
+        self, asker: Asker, *, query: Query | None = None, action: str = "command", **fields: Any
+    ) -> None:
+        self.audit.record(
+            action=action,
+            team=asker.team_id,
+            channel=asker.channel_id,
+            user=asker.user_id,
+            query_kind=query.kind.value if query else None,
+            query_id=query.value if query else None,
+            **fields,
+        )

@@ -1,0 +1,123 @@
+"""Slack facts for the access policy, from the Web API, cached briefly and bounded in time.
+
+Every call runs before the acknowledgement, so each is bounded well inside Slack's 3-second deadline
+(``timeout``), and the callers run them concurrently. Failure rules (SPEC section 5):
+- ``conversations.info`` failing -> the channel is treated as shared (mask what the channel sees);
+- ``users.info`` or ``usergroups.users.list`` failing -> :class:`DirectoryUnavailable` (the command is
+  refused with "try again"; nobody gets in because Slack was down).
+Answers are cached for a short time (Slack's Tier 2-4 rate limits); failures are not cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import get_logger
+from bot.lookup import DirectoryUnavailable
+
+log = get_logger("bik.slack")
+T = TypeVar("T")
+
+
+class TtlCache(Generic[T]):
+    """A small time-bounded cache that also merges concurrent misses for the same key."""
+
+    def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._values: dict[str, tuple[float, T]] = {}
+        self._pending: dict[str, asyncio.Future[T]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        hit = self._values.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters get it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            if len(self._values) >= self._max:
+                self._values.clear()
+            self._values[key] = (now + self._ttl, value)
+            return value
+        finally:
+            del self._pending[key]
+
+
+class SlackDirectory:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        timeout: float = 1.0,
+        channel_ttl: float = 60.0,
+        user_ttl: float = 300.0,
+        group_ttl: float = 120.0,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._channels: TtlCache[bool] = TtlCache(channel_ttl)
+        self._users: TtlCache[bool] = TtlCache(user_ttl)
+        self._groups: TtlCache[frozenset[str]] = TtlCache(group_ttl)
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        call = getattr(self._client, method.replace(".", "_"))
+        try:
+            response = await asyncio.wait_for(call(**params), self._timeout)
+        except SlackApiError as exc:
+            raise DirectoryUnavailable(f"{method}: {exc.response.get('error', 'error')}") from None
+        except Exception as exc:  # noqa: BLE001 - timeouts, aiohttp's errors, anything the SDK raises
+            raise DirectoryUnavailable(f"{method}: {type(exc).__name__}") from None
+        data = response.data if isinstance(response.data, dict) else {}
+        if not data.get("ok"):
+            raise DirectoryUnavailable(f"{method}: {data.get('error', 'not ok')}")
+        return data
+
+    async def channel_is_shared(self, channel_id: str) -> bool:
+        async def load() -> bool:
+            channel = (await self._call("conversations.info", channel=channel_id)).get("channel") or {}
+            return bool(channel.get("is_ext_shared") or channel.get("is_pending_ext_shared"))
+
+        try:
+            return await self._channels.get(channel_id, load)
+        except DirectoryUnavailable as exc:
+            log.warning("channel_info_unavailable", channel=channel_id, error=str(exc), treated_as="shared")
+            return True
+
+    async def user_is_guest(self, user_id: str) -> bool:
+        async def load() -> bool:
+            user = (await self._call("users.info", user=user_id)).get("user") or {}
+            return bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+
+        try:
+            return await self._users.get(user_id, load)
+        except DirectoryUnavailable as exc:
+            log.warning("user_info_unavailable", user=user_id, error=str(exc))
+            raise
+
+    async def usergroup_members(self, group_id: str) -> frozenset[str]:
+        async def load() -> frozenset[str]:
+            users = (await self._call("usergroups.users.list", usergroup=group_id)).get("users") or []
+            return frozenset(u for u in users if isinstance(u, str))
+
+        try:
+            return await self._groups.get(group_id, load)
+        except DirectoryUnavailable as exc:
+            log.warning("usergroup_unavailable", usergroup=group_id, error=str(exc))
+            raise

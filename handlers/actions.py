@@ -1,0 +1,145 @@
+"""Button listeners. Each one re-checks the access policy for the channel it is used in and the user
+who clicked, and re-fetches the customer from BIK: a button's value is only a query, never data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import cards
+from bot.bik.errors import BikError
+from bot.cards import Failed, Found, View
+from bot.delivery import ResponseUrlPoster
+from bot.logs import get_logger
+from bot.lookup import Asker, LookupService
+from bot.masking import mask_customer
+from bot.tasks import TaskTracker
+
+log = get_logger("bik.actions")
+Ack = Callable[..., Awaitable[Any]]
+
+
+def asker_from_action(body: dict[str, Any]) -> Asker:
+    channel = body.get("channel") or {}
+    return Asker(
+        team_id=str((body.get("team") or {}).get("id") or ""),
+        channel_id=str(channel.get("id") or ""),
+        user_id=str((body.get("user") or {}).get("id") or ""),
+        channel_name=channel.get("name"),
+    )
+
+
+def _value(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+class ActionHandlers:
+    def __init__(
+        self,
+        *,
+        service: LookupService,
+        poster: ResponseUrlPoster,
+        tasks: TaskTracker,
+        dashboard_url: str | None,
+    ) -> None:
+        self._service = service
+        self._poster = poster
+        self._tasks = tasks
+        self._dashboard_url = dashboard_url
+
+    async def open_in_bik(self, ack: Ack) -> None:
+        """A link button: Slack opens the URL; the click still needs its ack."""
+        await ack()
+
+    async def share(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        self._tasks.spawn(self._share(body), name="share")
+
+    async def _share(self, body: dict[str, Any]) -> None:
+        asker = asker_from_action(body)
+        response_url = str(body.get("response_url") or "")
+        decision, query = await self._service.fetch_for_interaction(asker, _value(body), action="share")
+        if query is None:
+            await self._tell(response_url, ":no_entry_sign: " + decision.message)
+            return
+        rule = decision.rule
+        if not rule.share:
+            self._service.audit_interaction(asker, query, outcome="denied", reason="share_not_allowed")
+            await self._tell(
+                response_url, ":no_entry_sign: Sharing customer cards is turned off in this channel."
+            )
+            return
+        shared = await self._service.directory.channel_is_shared(asker.channel_id)
+        masked = rule.mask_for(visible_to_channel=True, channel_shared=shared)
+        fetched = await self._service.fetch_one(query)
+        if isinstance(fetched, BikError):
+            self._service.audit_interaction(asker, query, outcome=fetched.kind, masked=masked)
+            await self._tell(response_url, cards.error_text(Failed(query, fetched)))
+            return
+        view = View(
+            requester_id=asker.user_id,
+            response_type="in_channel",
+            dashboard_url=self._dashboard_url,
+            masked=masked,
+            shared_by=asker.user_id,
+        )
+        message = cards.lookup_message([Found(query, mask_customer(fetched.customer, masked))], view)
+        delivered = await self._poster.post(
+            response_url, {**message, "replace_original": False}, purpose="share"
+        )
+        self._service.audit_interaction(
+            asker, query, outcome="shared" if delivered else "share_undelivered", masked=masked
+        )
+
+    async def show_addresses(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        trigger_id = body.get("trigger_id")
+        # Open at once (trigger_id lives 3 s), fill in when BIK has answered.
+        try:
+            opened = await client.views_open(
+                trigger_id=trigger_id,
+                view=cards.notice_modal("Addresses", ":hourglass_flowing_sand: Loading…"),
+            )
+        except Exception:
+            log.exception("views_open_failed")
+            return
+        view_id = (opened.get("view") or {}).get("id")
+        self._tasks.spawn(self._fill_addresses(body, client, view_id), name="addresses")
+
+    async def _fill_addresses(
+        self, body: dict[str, Any], client: AsyncWebClient, view_id: str | None
+    ) -> None:
+        asker = asker_from_action(body)
+        decision, query = await self._service.fetch_for_interaction(asker, _value(body), action="addresses")
+        if query is None:
+            view = cards.notice_modal("Not allowed", decision.message)
+        else:
+            masked = decision.rule.mask  # the modal is seen only by the person who clicked
+            fetched = await self._service.fetch_one(query)
+            if isinstance(fetched, BikError):
+                view = cards.notice_modal("Addresses", cards.error_text(Failed(query, fetched)))
+                outcome = fetched.kind
+            else:
+                view = cards.addresses_modal(mask_customer(fetched.customer, masked), masked=masked)
+                outcome = "found"
+            self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, action="addresses")
+        try:
+            await client.views_update(view_id=view_id, view=view)
+        except Exception:
+            log.exception("views_update_failed")
+
+    async def _tell(self, response_url: str, text: str) -> None:
+        """An ephemeral note to the person who clicked; the card they clicked stays as it is."""
+        message = {**cards.text_message(text), "replace_original": False}
+        await self._poster.post(response_url, message, purpose="notice")
+
+
+def register(app: AsyncApp, handlers: ActionHandlers) -> None:
+    app.action(cards.ACTION_OPEN)(handlers.open_in_bik)
+    app.action(cards.ACTION_SHARE)(handlers.share)
+    app.action(cards.ACTION_ADDRESSES)(handlers.show_addresses)
