@@ -46,7 +46,7 @@ class ResponseUrlPoster:
         self._http = http
         self._timeout = timeout
         self._attempts = attempts
-        self._backoff = wait_exponential_jitter(initial=backoff_initial, max=8, jitter=0.3)
+        self._backoff = wait_exponential_jitter(multiplier=backoff_initial, max=8, jitter=0.3)
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = self._backoff(state)

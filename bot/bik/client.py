@@ -85,7 +85,7 @@ class BikClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(MAX_ATTEMPTS),
             wait=wait_exponential_jitter(
-                initial=self._backoff.initial, max=self._backoff.maximum, jitter=self._backoff.jitter
+                multiplier=self._backoff.initial, max=self._backoff.maximum, jitter=self._backoff.jitter
             ),
             retry=retry_if_exception_type(Unavailable),
             reraise=True,

@@ -1,0 +1,149 @@
+"""A local stand-in for Slack: the Web API methods the bot calls, and ``response_url`` hooks.
+
+Per-test state (channels, users, user groups) answers ``conversations.info``, ``users.info`` and
+``usergroups.users.list``; ``fail(method, how)`` makes a method answer 500, hang or rate-limit.
+``POST /hooks/<id>`` records what the bot delivers to a response_url; ``hook_fail`` scripts faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from tests.fakes.threaded import ThreadedServer
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.reset()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/hooks/{hook}", self._hook)
+        self.server = ThreadedServer(app)
+
+    def start(self) -> FakeSlack:
+        self.server.start()
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+            self.shared_channels: set[str] = set()
+            self.guests: set[str] = set()
+            self.groups: dict[str, list[str]] = {}
+            self.failures: dict[str, deque[str]] = defaultdict(deque)
+            self.always_fail: dict[str, str] = {}
+            self.hooks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            self.hook_failures: dict[str, deque[int | str]] = defaultdict(deque)
+            self.hook_attempts: dict[str, int] = defaultdict(int)
+            self.auth_error: str | None = None
+
+    # -- state helpers used by tests ---------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "/api/"
+
+    def new_hook(self) -> str:
+        return f"{self.server.url}/hooks/{next(self._ids)}"
+
+    def posts(self, url: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.hooks[url.rsplit("/", 1)[1]])
+
+    def fail(self, method: str, how: str = "500", *, times: int | None = None) -> None:
+        """``how``: "500", "hang", "ratelimited", or a Slack error code such as "invalid_auth"."""
+        with self._lock:
+            if times is None:
+                self.always_fail[method] = how
+            else:
+                self.failures[method].extend([how] * times)
+
+    def method_calls(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        body = await request.read()
+        if body:
+            if request.content_type == "application/json":
+                params.update(json.loads(body))
+            else:
+                params.update(parse_qsl(body.decode()))
+        return params
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        with self._lock:
+            self.calls.append((method, params))
+            queued = self.failures.get(method)
+            how = queued.popleft() if queued else self.always_fail.get(method)
+        if how == "500":
+            return web.Response(status=500, text="boom")
+        if how == "hang":
+            await asyncio.sleep(30)
+        if how == "ratelimited":
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
+        if how:
+            return web.json_response({"ok": False, "error": how})
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            if self.auth_error:
+                return {"ok": False, "error": self.auth_error}
+            return {"ok": True, "team": "Test Team", "team_id": "T1", "user": "bik", "user_id": "UBOT", "bot_id": "B1"}
+        if method == "conversations.info":
+            channel = str(params.get("channel"))
+            shared = channel in self.shared_channels
+            return {"ok": True, "channel": {"id": channel, "is_ext_shared": shared, "is_shared": shared}}
+        if method == "users.info":
+            user = str(params.get("user"))
+            guest = user in self.guests
+            return {"ok": True, "user": {"id": user, "is_restricted": guest, "is_ultra_restricted": False}}
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup"))
+            if group not in self.groups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.groups[group]}
+        if method in ("views.open", "views.update"):
+            return {"ok": True, "view": {"id": params.get("view_id") or "V123"}}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _hook(self, request: web.Request) -> web.StreamResponse:
+        hook = request.match_info["hook"]
+        body = await request.json()
+        with self._lock:
+            self.hook_attempts[hook] += 1
+            queued = self.hook_failures.get(hook)
+            how = queued.popleft() if queued else None
+        if how == "hang":
+            await asyncio.sleep(30)
+        if isinstance(how, int):
+            headers = {"Retry-After": "0"} if how == 429 else {}
+            return web.Response(status=how, text="error", headers=headers)
+        with self._lock:
+            self.hooks[hook].append({**body, "_received": time.monotonic()})
+        return web.Response(text="ok")
+
+    def hook_fail(self, url: str, *faults: int | str) -> None:
+        with self._lock:
+            self.hook_failures[url.rsplit("/", 1)[1]].extend(faults)
+
+    def attempts(self, url: str) -> int:
+        with self._lock:
+            return self.hook_attempts[url.rsplit("/", 1)[1]]
