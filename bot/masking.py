@@ -3,8 +3,9 @@
 Because the masked :class:`Customer` replaces the real one before the card, its fallback text, its
 buttons or any modal are built, no masked value can reach Slack: the renderer never sees it.
 
-- phone ``+919090909090`` -> ``+91******9090``: country prefix and last four digits only, and fewer
-  for short numbers, so that at least half of the digits are always hidden;
+- phone ``+919090909090`` -> ``+91******9090``: the country prefix (2 digits, numbers of 12+ digits
+  only) and the last four (10+ digits; the last two for 6-9 digits; none below), so at least half of
+  the digits are always hidden, and what is shown never depends on the hidden digits;
 - email ``test.2@bik.ai`` -> ``t***@bik.ai``: the first character of the local part only;
 - address -> city, state and country; street, zip, coordinates and the contact on it are dropped.
 """
@@ -23,8 +24,10 @@ def mask_phone(value: str) -> str:
     digits = _NON_DIGIT.sub("", value)
     plus = "+" if value.lstrip().startswith("+") else ""
     n = len(digits)
-    if n >= 10:
+    if n >= 12:
         return f"{plus}{digits[:2]}{'*' * (n - 6)}{digits[-4:]}"
+    if n >= 10:
+        return f"{plus}{'*' * (n - 4)}{digits[-4:]}"
     if n >= 6:
         return f"{plus}{'*' * (n - 2)}{digits[-2:]}"
     return "*" * max(n, 4)

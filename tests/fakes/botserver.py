@@ -68,8 +68,14 @@ class SlackClient:
         self.secret = secret
         self.http = httpx.Client(timeout=10)
 
-    def post(self, body: str, *, timestamp: int | None = None, secret: str | None = None,
-             signature: str | None = None) -> httpx.Response:
+    def post(
+        self,
+        body: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         verifier = SignatureVerifier(secret or self.secret)
         headers = {
@@ -79,8 +85,17 @@ class SlackClient:
         }
         return self.http.post(self.base_url + "/slack/events", content=body.encode(), headers=headers)
 
-    def command(self, text: str, *, response_url: str, channel: str = "CALLOWED", user: str = "U1",
-                channel_name: str = "support", command: str = "/bik-customer", **kw: Any) -> httpx.Response:
+    def command(
+        self,
+        text: str,
+        *,
+        response_url: str,
+        channel: str = "CALLOWED",
+        user: str = "U1",
+        channel_name: str = "support",
+        command: str = "/bik-customer",
+        **kw: Any,
+    ) -> httpx.Response:
         form = {
             "token": "deprecated",
             "team_id": "T1",
@@ -98,8 +113,16 @@ class SlackClient:
         }
         return self.post(urlencode(form), **kw)
 
-    def action(self, action_id: str, value: str, *, response_url: str, channel: str = "CALLOWED",
-               user: str = "U1", **kw: Any) -> httpx.Response:
+    def action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        response_url: str,
+        channel: str = "CALLOWED",
+        user: str = "U1",
+        **kw: Any,
+    ) -> httpx.Response:
         payload = {
             "type": "block_actions",
             "team": {"id": "T1", "domain": "test"},
@@ -111,8 +134,13 @@ class SlackClient:
             "channel": {"id": channel, "name": "support"},
             "response_url": response_url,
             "actions": [
-                {"action_id": action_id, "block_id": "b1", "type": "button", "value": value,
-                 "action_ts": str(time.time())}
+                {
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "type": "button",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
             ],
         }
         return self.post(urlencode({"payload": json.dumps(payload)}), **kw)

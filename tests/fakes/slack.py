@@ -97,7 +97,9 @@ class FakeSlack:
         if how == "hang":
             await asyncio.sleep(30)
         if how == "ratelimited":
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
         if how:
             return web.json_response({"ok": False, "error": how})
         return web.json_response(self._answer(method, params))
@@ -106,7 +108,14 @@ class FakeSlack:
         if method == "auth.test":
             if self.auth_error:
                 return {"ok": False, "error": self.auth_error}
-            return {"ok": True, "team": "Test Team", "team_id": "T1", "user": "bik", "user_id": "UBOT", "bot_id": "B1"}
+            return {
+                "ok": True,
+                "team": "Test Team",
+                "team_id": "T1",
+                "user": "bik",
+                "user_id": "UBOT",
+                "bot_id": "B1",
+            }
         if method == "conversations.info":
             channel = str(params.get("channel"))
             shared = channel in self.shared_channels

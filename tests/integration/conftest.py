@@ -71,12 +71,18 @@ def settings_for(bik: FakeBik, slack: FakeSlack, tmp_path: Path) -> Callable[...
 
 
 @pytest.fixture
-def start_bot(settings_for: Callable[..., Settings]) -> Iterator[Callable[..., tuple[BotServer, SlackClient]]]:
+def start_bot(
+    settings_for: Callable[..., Settings],
+) -> Iterator[Callable[..., tuple[BotServer, SlackClient]]]:
     servers: list[BotServer] = []
 
-    def start(policy: str = DEFAULT_POLICY, *, ack_budget: float = 2.0, **overrides: Any) -> tuple[BotServer, SlackClient]:
+    def start(
+        policy: str = DEFAULT_POLICY, *, ack_budget: float = 2.0, **overrides: Any
+    ) -> tuple[BotServer, SlackClient]:
         settings = settings_for(policy, **overrides)
-        server = BotServer(settings, policy=Policy.load(settings.bik_access_policy), ack_budget=ack_budget).start()
+        server = BotServer(
+            settings, policy=Policy.load(settings.bik_access_policy), ack_budget=ack_budget
+        ).start()
         servers.append(server)
         return server, SlackClient(server.url)
 

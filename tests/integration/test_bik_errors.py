@@ -140,8 +140,13 @@ def test_connection_reset_mid_body_is_retried(bot, bik, slack):
 
 def test_customer_directly_under_data_and_string_ids_are_read(bot, bik, slack):
     _, client = bot
-    record = {"id": "77", "partnerCustomerId": "abcd-122345", "firstName": "Flat", "countryCode": None,
-              "unknownField": {"nested": True}}
+    record = {
+        "id": "77",
+        "partnerCustomerId": "abcd-122345",
+        "firstName": "Flat",
+        "countryCode": None,
+        "unknownField": {"nested": True},
+    }
     bik.script("abcd-122345", b.customer(record, nested=False))
     message = _lookup(client, slack)
     assert message["blocks"][0]["text"]["text"] == "Flat"

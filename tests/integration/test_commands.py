@@ -9,7 +9,7 @@ from tests.fakes.botserver import BIK_TOKEN, wait_for
 
 
 def test_documented_example_arrives_in_the_ack(bot, bik, slack):
-    server, client = bot
+    _, client = bot
     hook = slack.new_hook()
     started = time.monotonic()
     response = client.command("abcd-122345", response_url=hook)
@@ -72,8 +72,10 @@ def test_several_queries_make_one_reply_with_a_card_each(bot, bik, slack):
     message = client.command("abcd-122345 vip-7 partner:missing", response_url=slack.new_hook()).json()
     headers = [blk["text"]["text"] for blk in message["blocks"] if blk["type"] == "header"]
     assert headers == ["Test Last", "Meera Iyer"]
-    assert any("No customer with partner id `missing`" in blk.get("text", {}).get("text", "")
-               for blk in message["blocks"])
+    assert any(
+        "No customer with partner id `missing`" in blk.get("text", {}).get("text", "")
+        for blk in message["blocks"]
+    )
     assert bik.count() == 3
 
 
@@ -81,8 +83,10 @@ def test_in_channel_reply_mode_from_the_policy(bot, slack):
     _, client = bot
     message = client.command("abcd-122345", channel="CPUBLIC", response_url=slack.new_hook()).json()
     assert message["response_type"] == "in_channel"
-    assert not any(blk["type"] == "actions" and any(e["action_id"] == "share_in_channel" for e in blk["elements"])
-                   for blk in message["blocks"])
+    assert not any(
+        blk["type"] == "actions" and any(e["action_id"] == "share_in_channel" for e in blk["elements"])
+        for blk in message["blocks"]
+    )
 
 
 def test_slow_bik_gets_a_placeholder_ack_then_one_reply_through_response_url(start_bot, bik, slack):
@@ -149,7 +153,9 @@ def test_no_policy_file_denies_every_channel(start_bot, bik, slack, tmp_path):
 def test_direct_messages_follow_their_own_entry(start_bot, bik, slack):
     policy = "[defaults]\nallow = true\n[direct_messages]\nallow = false\n"
     _, client = start_bot(policy)
-    denied = client.command("abcd-122345", channel="D123", channel_name="directmessage", response_url=slack.new_hook())
+    denied = client.command(
+        "abcd-122345", channel="D123", channel_name="directmessage", response_url=slack.new_hook()
+    )
     assert "direct messages" in denied.json()["text"]
     allowed = client.command("abcd-122345", channel="C999", response_url=slack.new_hook())
     assert allowed.json()["blocks"][0]["type"] == "header"
