@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else sets itself up.
+PYTHON ?= python3
+VENV   := .venv
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
+SYNCED := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup demo test lint typecheck unit integration serve sandbox bench soak policy-check doctor clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet 'uv>=0.5'
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+setup: $(SYNCED)  ## create .venv from uv.lock (once; again when the lock changes)
+
+demo: setup  ## preview the documented example customer from the bundled sandbox
+	$(VENV)/bin/python -m bot preview --sandbox abcd-122345
+
+test: setup lint typecheck  ## lint, type-check, then the whole test suite (not the soak)
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check bot handlers tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check bot handlers tests $(wildcard bench)
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+integration: setup
+	$(VENV)/bin/pytest tests/integration
+
+serve: setup  ## run the bot with your .env (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)
+	$(VENV)/bin/python -m bot serve
+
+sandbox: setup  ## run the bot against the bundled sandbox instead of BIK
+	$(VENV)/bin/python -m bot serve --sandbox
+
+policy-check: setup  ## validate access.toml and print what each channel allows
+	$(VENV)/bin/python -m bot policy check
+
+doctor: setup  ## check configuration, Slack and BIK
+	$(VENV)/bin/python -m bot doctor
+
+bench: setup  ## the load benchmark (bench/README.md)
+	$(VENV)/bin/python -m bench
+
+soak: setup  ## the long reliability run
+	$(VENV)/bin/pytest -m slow -p no:randomly tests/soak
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .hypothesis
