@@ -88,6 +88,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
+    # uvicorn handles SIGTERM itself (stop accepting, finish requests, lifespan shutdown drains the
+    # lookups in flight), then restores this handler and re-raises the signal: exit 0, not -15.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "bot.app:create_asgi_app",
         factory=True,

@@ -81,7 +81,9 @@ class SlackDirectory:
         try:
             response = await asyncio.wait_for(call(**params), self._timeout)
         except SlackApiError as exc:
-            raise DirectoryUnavailable(f"{method}: {exc.response.get('error', 'error')}") from None
+            data = getattr(exc.response, "data", None)  # a dict, or the raw text of a non-JSON answer
+            error = data.get("error") if isinstance(data, dict) else None
+            raise DirectoryUnavailable(f"{method}: {error or 'HTTP ' + str(exc.response.status_code)}") from None
         except Exception as exc:  # noqa: BLE001 - timeouts, aiohttp's errors, anything the SDK raises
             raise DirectoryUnavailable(f"{method}: {type(exc).__name__}") from None
         data = response.data if isinstance(response.data, dict) else {}

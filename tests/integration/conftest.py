@@ -3,6 +3,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +19,7 @@ from bot.config import Settings
 from bot.logs import configure_logging
 from tests.fakes.bik import FakeBik
 from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotServer, SlackClient
+from tests.fakes.process import free_port
 from tests.fakes.slack import FakeSlack
 
 DEFAULT_POLICY = """
@@ -41,6 +47,41 @@ def slack() -> Iterator[FakeSlack]:
     server = FakeSlack().start()
     yield server
     server.server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis: the one CI started (REDIS_TEST_URL), else one started here from the
+    redis-server binary on a free loopback port. Without the binary the test skips, except in CI."""
+    given = os.environ.get("REDIS_TEST_URL")
+    if given:
+        yield given
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail("REQUIRE_REDIS is set but there is no redis-server binary")
+        pytest.skip("no redis-server binary on this machine (CI installs it: apt-get install redis-server)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(5)
 
 
 @pytest.fixture(autouse=True)

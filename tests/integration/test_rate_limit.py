@@ -1,0 +1,67 @@
+"""The per-user lookup budget (BIK_RATE_LIMIT): in memory, and shared through a real Redis by two
+real bot processes."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackClient
+from tests.fakes.process import BotProcess
+
+
+def _is_card(response):
+    return response.json()["blocks"][0]["type"] == "header"
+
+
+def test_memory_limit_throttles_with_when_to_retry_and_no_bik_call(start_bot, bik, slack, logs):
+    _, client = start_bot(bik_rate_limit="2/minute")
+    first = client.command("abcd-122345", response_url=slack.new_hook())
+    second = client.command("vip-7", response_url=slack.new_hook())
+    third = client.command("sparse", response_url=slack.new_hook())
+    assert _is_card(first) and _is_card(second)
+    text = third.json()["text"]
+    assert "limit of customer lookups" in text and "Try again in" in text
+    assert bik.count() == 2
+    assert logs.events("lookup")[-1]["outcome"] == "rate_limited"
+
+
+def test_each_query_counts_and_users_have_their_own_budget(start_bot, bik, slack):
+    _, client = start_bot(bik_rate_limit="3/minute")
+    assert _is_card(client.command("abcd-122345 vip-7", user="UA", response_url=slack.new_hook()))
+    assert "limit" in client.command("sparse hostile", user="UA", response_url=slack.new_hook()).json()["text"]
+    assert _is_card(client.command("abcd-122345", user="UB", response_url=slack.new_hook()))
+    assert bik.count() == 3
+
+
+def test_invalid_input_and_help_do_not_spend_the_budget(start_bot, slack):
+    _, client = start_bot(bik_rate_limit="1/minute")
+    client.command("help", response_url=slack.new_hook())
+    client.command("bik:nope", response_url=slack.new_hook())
+    assert _is_card(client.command("abcd-122345", response_url=slack.new_hook()))
+
+
+def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp_path):
+    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BIK_API_BASE_URL": bik.base_url,
+        "BIK_API_TOKEN": BIK_TOKEN,
+        "BIK_ACCESS_POLICY": str(tmp_path / "access.toml"),
+        "BIK_RATE_LIMIT": "3/minute",
+        "REDIS_URL": redis_url,
+    }
+    user = "U" + uuid.uuid4().hex[:10].upper()  # a fresh budget in a Redis that may be shared
+    first, second = BotProcess(env, cwd=tmp_path).start(), BotProcess(env, cwd=tmp_path).start()
+    try:
+        clients = [SlackClient(first.url), SlackClient(second.url)]
+        answers = [clients[i % 2].command("abcd-122345", user=user, response_url=slack.new_hook()) for i in range(4)]
+        assert [_is_card(a) for a in answers] == [True, True, True, False]
+        assert "limit of customer lookups" in answers[3].json()["text"]
+        assert bik.count() == 3
+        assert '"rate_limit_store": "redis"' in first.logs()
+    finally:
+        for process in (first, second):
+            assert process.terminate() == 0
+            assert '"event": "stopped"' in process.logs()
