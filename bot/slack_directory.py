@@ -83,7 +83,9 @@ class SlackDirectory:
         except SlackApiError as exc:
             data = getattr(exc.response, "data", None)  # a dict, or the raw text of a non-JSON answer
             error = data.get("error") if isinstance(data, dict) else None
-            raise DirectoryUnavailable(f"{method}: {error or 'HTTP ' + str(exc.response.status_code)}") from None
+            raise DirectoryUnavailable(
+                f"{method}: {error or 'HTTP ' + str(exc.response.status_code)}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - timeouts, aiohttp's errors, anything the SDK raises
             raise DirectoryUnavailable(f"{method}: {type(exc).__name__}") from None
         data = response.data if isinstance(response.data, dict) else {}

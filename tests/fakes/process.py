@@ -38,7 +38,11 @@ class BotProcess:
     def start(self, timeout: float = 20) -> BotProcess:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot", "serve"],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -120,7 +120,9 @@ def test_ephemeral_reply_in_a_shared_channel_is_not_forced_masked(bot, slack):
 def test_guest_is_denied_without_a_bik_call(bot, bik, slack, logs):
     _, client = bot
     slack.guests.add("UGUEST")
-    message = client.command("abcd-122345", channel="CPRIVATE", user="UGUEST", response_url=slack.new_hook()).json()
+    message = client.command(
+        "abcd-122345", channel="CPRIVATE", user="UGUEST", response_url=slack.new_hook()
+    ).json()
     assert "Guest accounts can't look up" in message["text"]
     assert bik.count() == 0
     assert logs.events("lookup")[0]["reason"] == "guest"
@@ -129,7 +131,9 @@ def test_guest_is_denied_without_a_bik_call(bot, bik, slack, logs):
 def test_guest_is_allowed_where_guests_is_true(bot, bik, slack):
     _, client = bot
     slack.guests.add("UGUEST")
-    message = client.command("abcd-122345", channel="CGUESTS", user="UGUEST", response_url=slack.new_hook()).json()
+    message = client.command(
+        "abcd-122345", channel="CGUESTS", user="UGUEST", response_url=slack.new_hook()
+    ).json()
     assert message["blocks"][0]["type"] == "header"
     assert slack.method_calls("users.info") == []  # nothing to ask when guests are welcome
 
@@ -159,7 +163,9 @@ def test_users_and_user_groups_restrict_who_may_run_it(bot, bik, slack):
 def test_user_group_lookup_failing_denies(bot, bik, slack):
     _, client = bot
     slack.fail("usergroups.users.list", "500")
-    message = client.command("abcd-122345", channel="CONCALL", user="UOTHER", response_url=slack.new_hook()).json()
+    message = client.command(
+        "abcd-122345", channel="CONCALL", user="UOTHER", response_url=slack.new_hook()
+    ).json()
     assert "Slack didn't answer" in message["text"]
     assert bik.count() == 0
 

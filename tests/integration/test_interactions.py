@@ -21,17 +21,27 @@ def bot(start_bot):
 def test_share_posts_the_card_for_the_whole_channel_and_audits_it(bot, bik, slack, logs):
     _, client = bot
     hook = slack.new_hook()
-    response = client.action(cards.ACTION_SHARE, "partner:abcd-122345", channel="CPRIVATE", user="U2", response_url=hook)
+    response = client.action(
+        cards.ACTION_SHARE, "partner:abcd-122345", channel="CPRIVATE", user="U2", response_url=hook
+    )
     assert response.status_code == 200
     [posted] = wait_for(lambda: slack.posts(hook))
     assert posted["response_type"] == "in_channel" and posted["replace_original"] is False
     assert posted["blocks"][0]["text"]["text"] == "Test Last"
     assert "+919090909090" in json.dumps(posted)  # an internal channel: not masked
-    assert not any(e.get("action_id") == cards.ACTION_SHARE for b in posted["blocks"] if b["type"] == "actions"
-                   for e in b["elements"])
+    assert not any(
+        e.get("action_id") == cards.ACTION_SHARE
+        for b in posted["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
     assert bik.count() == 1  # re-fetched, not taken from the payload
     share = wait_for(lambda: [e for e in logs.events("lookup") if e.get("action") == "share"])
-    assert share[0]["outcome"] == "shared" and share[0]["user"] == "U2" and share[0]["visibility"] == "in_channel"
+    assert (
+        share[0]["outcome"] == "shared"
+        and share[0]["user"] == "U2"
+        and share[0]["visibility"] == "in_channel"
+    )
 
 
 def test_share_in_a_slack_connect_channel_is_fully_masked(bot, slack, logs):
@@ -68,7 +78,9 @@ def test_share_is_rechecked_for_the_user_who_clicks(bot, bik, slack):
     _, client = bot
     slack.guests.add("UGUEST")
     hook = slack.new_hook()
-    client.action(cards.ACTION_SHARE, "partner:abcd-122345", channel="CPRIVATE", user="UGUEST", response_url=hook)
+    client.action(
+        cards.ACTION_SHARE, "partner:abcd-122345", channel="CPRIVATE", user="UGUEST", response_url=hook
+    )
     [posted] = wait_for(lambda: slack.posts(hook))
     assert "Guest accounts" in posted["text"]
     assert bik.count() == 0
@@ -85,8 +97,9 @@ def test_a_forged_button_value_is_parsed_again_and_refused(bot, bik, slack):
 
 def test_show_all_addresses_opens_a_modal_then_fills_it(bot, bik, slack):
     _, client = bot
-    response = client.action(cards.ACTION_ADDRESSES, "partner:many-addresses", channel="CPRIVATE",
-                             response_url=slack.new_hook())
+    response = client.action(
+        cards.ACTION_ADDRESSES, "partner:many-addresses", channel="CPRIVATE", response_url=slack.new_hook()
+    )
     assert response.status_code == 200
     [opened] = wait_for(lambda: slack.method_calls("views.open"))
     assert opened["trigger_id"] == "1.2.3"
@@ -98,14 +111,18 @@ def test_show_all_addresses_opens_a_modal_then_fills_it(bot, bik, slack):
 
 def test_show_all_addresses_masks_where_the_channel_masks(bot, slack):
     _, client = bot
-    client.action(cards.ACTION_ADDRESSES, "partner:abcd-122345", channel="CMASKED", response_url=slack.new_hook())
+    client.action(
+        cards.ACTION_ADDRESSES, "partner:abcd-122345", channel="CMASKED", response_url=slack.new_hook()
+    )
     [updated] = wait_for(lambda: slack.method_calls("views.update"))
     assert "hsr layout" not in str(updated["view"]) and "bangalore" in str(updated["view"])
 
 
 def test_show_all_addresses_denied_in_a_channel_not_allowed(bot, bik, slack):
     _, client = bot
-    client.action(cards.ACTION_ADDRESSES, "partner:many-addresses", channel="CNOTLISTED", response_url=slack.new_hook())
+    client.action(
+        cards.ACTION_ADDRESSES, "partner:many-addresses", channel="CNOTLISTED", response_url=slack.new_hook()
+    )
     [updated] = wait_for(lambda: slack.method_calls("views.update"))
     assert "isn't allowed" in str(updated["view"])
     assert bik.count() == 0

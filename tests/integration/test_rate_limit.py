@@ -28,7 +28,9 @@ def test_memory_limit_throttles_with_when_to_retry_and_no_bik_call(start_bot, bi
 def test_each_query_counts_and_users_have_their_own_budget(start_bot, bik, slack):
     _, client = start_bot(bik_rate_limit="3/minute")
     assert _is_card(client.command("abcd-122345 vip-7", user="UA", response_url=slack.new_hook()))
-    assert "limit" in client.command("sparse hostile", user="UA", response_url=slack.new_hook()).json()["text"]
+    assert (
+        "limit" in client.command("sparse hostile", user="UA", response_url=slack.new_hook()).json()["text"]
+    )
     assert _is_card(client.command("abcd-122345", user="UB", response_url=slack.new_hook()))
     assert bik.count() == 3
 
@@ -56,7 +58,9 @@ def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp
     first, second = BotProcess(env, cwd=tmp_path).start(), BotProcess(env, cwd=tmp_path).start()
     try:
         clients = [SlackClient(first.url), SlackClient(second.url)]
-        answers = [clients[i % 2].command("abcd-122345", user=user, response_url=slack.new_hook()) for i in range(4)]
+        answers = [
+            clients[i % 2].command("abcd-122345", user=user, response_url=slack.new_hook()) for i in range(4)
+        ]
         assert [_is_card(a) for a in answers] == [True, True, True, False]
         assert "limit of customer lookups" in answers[3].json()["text"]
         assert bik.count() == 3
