@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 _secrets: list[str] = []
+LIBRARIES_WITH_PAYLOADS = ("slack_bolt", "slack_sdk", "aiohttp", "httpx", "httpcore", "uvicorn")
 REDACTED = "[redacted]"
 
 
@@ -76,9 +77,15 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Chatty libraries: their INFO lines repeat what our audit line says.
-    for name in ("httpx", "httpcore", "uvicorn.access", "slack_bolt.AsyncApp"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    numeric = logging.getLevelName(level)
+    # Libraries that log request and response *bodies* at DEBUG (Bolt logs every ack, slack_sdk every
+    # API answer): those bodies hold customer data, so they never go below INFO, whatever LOG_LEVEL
+    # says. LOG_LEVEL=DEBUG is for the bot's own loggers.
+    for name in LIBRARIES_WITH_PAYLOADS:
+        logging.getLogger(name).setLevel(max(logging.INFO, numeric))
+    # Chatty libraries whose INFO lines only repeat what the audit line says.
+    for name in ("httpx", "httpcore", "uvicorn.access", "aiohttp.access"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

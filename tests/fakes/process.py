@@ -35,7 +35,8 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20) -> BotProcess:
+    def launch(self) -> BotProcess:
+        """Start the process without waiting for HTTP (Socket Mode serves none)."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
@@ -44,6 +45,12 @@ class BotProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        return self
+
+    def start(self, timeout: float = 20) -> BotProcess:
+        """Start and wait until ``/healthz`` answers."""
+        self.launch()
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -27,6 +27,7 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self.reset()
         app = web.Application()
+        app.router.add_get("/socket", self._socket)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{hook}", self._hook)
         self.server = ThreadedServer(app)
@@ -47,6 +48,8 @@ class FakeSlack:
             self.hook_failures: dict[str, deque[int | str]] = defaultdict(deque)
             self.hook_attempts: dict[str, int] = defaultdict(int)
             self.auth_error: str | None = None
+            self.sockets: list[web.WebSocketResponse] = []
+            self.socket_acks: dict[str, dict[str, Any]] = {}
 
     # -- state helpers used by tests ---------------------------------------------------------------
 
@@ -129,9 +132,44 @@ class FakeSlack:
             if group not in self.groups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.groups[group]}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.server.url.replace("http://", "ws://") + "/socket"}
         if method in ("views.open", "views.update"):
             return {"ok": True, "view": {"id": params.get("view_id") or "V123"}}
         return {"ok": False, "error": "unknown_method"}
+
+    # -- Socket Mode -------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        with self._lock:
+            self.sockets.append(ws)
+        async for message in ws:
+            data = json.loads(message.data)
+            if "envelope_id" in data:
+                with self._lock:
+                    self.socket_acks[data["envelope_id"]] = data
+        return ws
+
+    def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push an envelope to the connected app, as Slack does; returns its id."""
+        envelope_id = f"env-{next(self._ids)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        with self._lock:
+            ws = self.sockets[-1]
+        self.server.call(ws.send_json(envelope))
+        return envelope_id
+
+    def ack_for(self, envelope_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.socket_acks.get(envelope_id)
 
     async def _hook(self, request: web.Request) -> web.StreamResponse:
         hook = request.match_info["hook"]

@@ -183,3 +183,42 @@ def test_healthz_answers_json(bot):
 def test_startup_checks_the_slack_token_once(bot, slack):
     wait_for(lambda: slack.method_calls("auth.test"), timeout=5)
     assert len(slack.method_calls("auth.test")) == 1
+
+
+def test_one_audit_line_per_lookup_with_the_spec_fields_and_no_pii(bot, bik, slack, logs):
+    _, client = bot
+    client.command("abcd-122345 partner:missing", response_url=slack.new_hook())
+    client.command("bik:abc", response_url=slack.new_hook())
+    client.command("abcd-122345", channel="CNOTLISTED", response_url=slack.new_hook())
+    events = logs.events("lookup")
+    assert [e["outcome"] for e in events] == ["found", "not_found", "invalid", "denied"]
+    found = events[0]
+    for key in (
+        "timestamp",
+        "team",
+        "channel",
+        "user",
+        "query_kind",
+        "query_id",
+        "bik_status",
+        "latency_ms",
+        "retries",
+    ):
+        assert key in found, key
+    assert (found["team"], found["channel"], found["user"]) == ("T1", "CALLOWED", "U1")
+    assert (found["query_kind"], found["query_id"], found["bik_status"], found["retries"]) == (
+        "partner",
+        "abcd-122345",
+        200,
+        0,
+    )
+    assert events[1]["bik_status"] == 406 and events[3]["reason"] == "channel_not_allowed"
+    for pii in ("Test", "Last", "+919090909090", "test.2@bik.ai", "hsr layout", "bangalore"):
+        assert pii not in logs.text, pii
+
+
+def test_startup_logs_mode_policy_and_allowed_channels(start_bot, logs):
+    start_bot()
+    [started] = logs.events("started")
+    assert started["mode"] == "http" and started["policy"].endswith("access.toml")
+    assert started["allowed_channels"] == 2 and started["policy_loaded"] is True
