@@ -14,7 +14,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet 'uv>=0.5'
 
 $(SYNCED): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --all-groups --python $(PYTHON)
 	@touch $@
 
 setup: $(SYNCED)  ## create .venv from uv.lock (once; again when the lock changes)

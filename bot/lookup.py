@@ -24,6 +24,7 @@ from bot.audit import Audit
 from bot.bik.client import BikClient, Fetched
 from bot.bik.errors import BikError, NotFound, Unexpected
 from bot.cards import Failed, Found, Message, Result, View
+from bot.coalesce import TtlCache
 from bot.logs import get_logger
 from bot.masking import mask_customer
 from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
@@ -122,6 +123,14 @@ class LookupService:
         self.dashboard_url = dashboard_url
         self.audit = audit or Audit()
         self._clock = clock
+        # Concurrent lookups of the same id share one BIK call (single flight, nothing cached).
+        # Requests with different masking never share one, by design: what is shared is the raw
+        # answer, masked afterwards per request, and keeping audiences apart keeps it that way.
+        self._inflight: TtlCache[Fetched] = TtlCache(ttl=0)
+
+    async def _fetch(self, query: Query, masked: frozenset[str], *, budget: float | None = None) -> Fetched:
+        key = (query.kind, query.value, masked)
+        return await self._inflight.get(key, lambda: self.bik.get_customer(query, budget=budget))
 
     # step 1 ---------------------------------------------------------------------------------------
 
@@ -223,14 +232,15 @@ class LookupService:
         fallback = False
         attempts = 0
         try:
+            masked = accepted.view.masked
             try:
-                fetched = await self.bik.get_customer(query)
+                fetched = await self._fetch(query, masked)
             except NotFound as exc:
                 if not query.digits_fallback:
                     raise
                 attempts, fallback = exc.attempts, True
                 remaining = self.bik.timeout - (self._clock() - started)
-                fetched = await self.bik.get_customer(query.as_bik(), budget=remaining)
+                fetched = await self._fetch(query.as_bik(), masked, budget=remaining)
             attempts += fetched.attempts
             result: Result = Found(query, mask_customer(fetched.customer, accepted.view.masked))
             status: int | None = fetched.status

@@ -11,53 +11,16 @@ Answers are cached for a short time (Slack's Tier 2-4 rate limits); failures are
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.coalesce import TtlCache
 from bot.logs import get_logger
 from bot.lookup import DirectoryUnavailable
 
 log = get_logger("bik.slack")
-T = TypeVar("T")
-
-
-class TtlCache(Generic[T]):
-    """A small time-bounded cache that also merges concurrent misses for the same key."""
-
-    def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._values: dict[str, tuple[float, T]] = {}
-        self._pending: dict[str, asyncio.Future[T]] = {}
-
-    async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
-        hit = self._values.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters get it, nobody else must
-            raise
-        else:
-            future.set_result(value)
-            if len(self._values) >= self._max:
-                self._values.clear()
-            self._values[key] = (now + self._ttl, value)
-            return value
-        finally:
-            del self._pending[key]
 
 
 class SlackDirectory:

@@ -222,3 +222,34 @@ def test_startup_logs_mode_policy_and_allowed_channels(start_bot, logs):
     [started] = logs.events("started")
     assert started["mode"] == "http" and started["policy"].endswith("access.toml")
     assert started["allowed_channels"] == 2 and started["policy_loaded"] is True
+
+
+def test_concurrent_lookups_of_the_same_id_share_one_bik_call(bot, bik, slack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.fakes import bik as b
+
+    _, client = bot
+    bik.script("abcd-122345", b.delay(0.5))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: client.command("abcd-122345", response_url=slack.new_hook()), range(8))
+        )
+    assert all(a.json()["blocks"][0]["text"]["text"] == "Test Last" for a in answers)
+    assert bik.count("abcd-122345") == 1
+
+
+def test_lookups_with_different_masking_never_share_a_call(start_bot, bik, slack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.fakes import bik as b
+
+    policy = '[channels.CAAA]\nallow = true\n[channels.CBBB]\nallow = true\nmask = ["phone"]\n'
+    _, client = start_bot(policy)
+    bik.script("abcd-122345", b.delay(0.5), b.delay(0.5))
+    with ThreadPoolExecutor(2) as pool:
+        a, m = pool.map(
+            lambda c: client.command("abcd-122345", channel=c, response_url=slack.new_hook()), ["CAAA", "CBBB"]
+        )
+    assert "+919090909090" in a.text and "+919090909090" not in m.text
+    assert bik.count("abcd-122345") == 2
