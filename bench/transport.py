@@ -20,7 +20,12 @@ import httpx
 from aiohttp import web
 from httpx_aiohttp import AiohttpTransport
 
-BODY = {"partnerCustomerId": "abcd-122345", "includeAssets": True, "includeAddress": True, "includeTags": True}
+BODY = {
+    "partnerCustomerId": "abcd-122345",
+    "includeAssets": True,
+    "includeAddress": True,
+    "includeTags": True,
+}
 ANSWER = json.dumps({"status": 200, "success": True, "data": {"customer": {"id": 1, "firstName": "A" * 400}}})
 
 

@@ -249,7 +249,8 @@ def test_lookups_with_different_masking_never_share_a_call(start_bot, bik, slack
     bik.script("abcd-122345", b.delay(0.5), b.delay(0.5))
     with ThreadPoolExecutor(2) as pool:
         a, m = pool.map(
-            lambda c: client.command("abcd-122345", channel=c, response_url=slack.new_hook()), ["CAAA", "CBBB"]
+            lambda c: client.command("abcd-122345", channel=c, response_url=slack.new_hook()),
+            ["CAAA", "CBBB"],
         )
     assert "+919090909090" in a.text and "+919090909090" not in m.text
     assert bik.count("abcd-122345") == 2
