@@ -191,6 +191,9 @@ def build_bot(
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("slack_bolt"),
         name="bik-slack",
+        # Await each listener instead of polling every 10 ms for its ack() (Bolt's default): the
+        # listeners ack within the 2 s budget by construction and leave slow work to tracked tasks.
+        process_before_response=True,
     )
     commands.register(
         bolt, commands.CommandHandler(service=service, poster=poster, tasks=tasks, ack_budget=ack_budget)

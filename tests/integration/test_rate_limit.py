@@ -55,8 +55,10 @@ def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp
         "REDIS_URL": redis_url,
     }
     user = "U" + uuid.uuid4().hex[:10].upper()  # a fresh budget in a Redis that may be shared
-    first, second = BotProcess(env, cwd=tmp_path).start(), BotProcess(env, cwd=tmp_path).start()
+    first, second = BotProcess(env, cwd=tmp_path), BotProcess(env, cwd=tmp_path)
     try:
+        first.start()
+        second.start()
         clients = [SlackClient(first.url), SlackClient(second.url)]
         answers = [
             clients[i % 2].command("abcd-122345", user=user, response_url=slack.new_hook()) for i in range(4)
@@ -65,7 +67,9 @@ def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp
         assert "limit of customer lookups" in answers[3].json()["text"]
         assert bik.count() == 3
         assert '"rate_limit_store": "redis"' in first.logs()
-    finally:
         for process in (first, second):
             assert process.terminate() == 0
             assert '"event": "stopped"' in process.logs()
+    finally:
+        first.kill()  # whatever failed above, no process outlives the test
+        second.kill()

@@ -40,6 +40,7 @@ def test_socket_mode_answers_a_command_in_the_envelope_ack(bik, slack, tmp_path)
         denied = slack.send_envelope("slash_commands", {**payload, "channel_id": "CNOPE"})
         assert "isn't allowed" in wait_for(lambda: slack.ack_for(denied), timeout=10)["payload"]["text"]
         assert bik.count() == 1
-    finally:
         assert process.terminate() == 0, process.logs()
+    finally:
+        process.kill()  # whatever failed above, no process outlives the test
     assert '"mode": "socket"' in process.logs()
