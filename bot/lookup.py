@@ -173,6 +173,11 @@ class LookupService:
     async def check_access(self, asker: Asker) -> Decision:
         """The policy decision for this asker here; Slack is asked only what the rule needs."""
         rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        if not asker.channel_id or not asker.user_id:
+            # Never let [defaults] decide for a request that names no channel or no user.
+            return Decision(
+                False, "incomplete_request", rule, "This request came without a channel or a user."
+            )
         if not rule.allow:
             return decide(
                 self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=Facts()

@@ -5,12 +5,14 @@ Every call runs before the acknowledgement, so each is bounded well inside Slack
 - ``conversations.info`` failing -> the channel is treated as shared (mask what the channel sees);
 - ``users.info`` or ``usergroups.users.list`` failing -> :class:`DirectoryUnavailable` (the command is
   refused with "try again"; nobody gets in because Slack was down).
-Answers are cached for a short time (Slack's Tier 2-4 rate limits); failures are not cached.
+Answers are cached for a short time (Slack's Tier 2-4 rate limits); failures are not cached, except
+that a 429 pauses that method for its ``Retry-After`` (the failure rule applies meanwhile).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -21,6 +23,14 @@ from bot.logs import get_logger
 from bot.lookup import DirectoryUnavailable
 
 log = get_logger("bik.slack")
+MAX_RETRY_AFTER = 300.0
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return 30.0  # no usable Retry-After: a cautious pause
 
 
 class SlackDirectory:
@@ -38,14 +48,23 @@ class SlackDirectory:
         self._channels: TtlCache[bool] = TtlCache(channel_ttl)
         self._users: TtlCache[bool] = TtlCache(user_ttl)
         self._groups: TtlCache[frozenset[str]] = TtlCache(group_ttl)
+        self._rate_limited_until: dict[str, float] = {}
 
     async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        wait = self._rate_limited_until.get(method, 0.0) - time.monotonic()
+        if wait > 0:  # Slack answered 429: honour its Retry-After instead of asking again
+            raise DirectoryUnavailable(f"{method}: rate limited for {wait:.0f} s more")
         call = getattr(self._client, method.replace(".", "_"))
         try:
             response = await asyncio.wait_for(call(**params), self._timeout)
         except SlackApiError as exc:
             data = getattr(exc.response, "data", None)  # a dict, or the raw text of a non-JSON answer
             error = data.get("error") if isinstance(data, dict) else None
+            if exc.response.status_code == 429:
+                headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+                retry_after = _seconds(headers.get("retry-after"))
+                self._rate_limited_until[method] = time.monotonic() + min(retry_after, MAX_RETRY_AFTER)
+                log.warning("slack_rate_limited", method=method, retry_after_s=retry_after)
             raise DirectoryUnavailable(
                 f"{method}: {error or 'HTTP ' + str(exc.response.status_code)}"
             ) from None

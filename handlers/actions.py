@@ -4,6 +4,7 @@ who clicked, and re-fetches the customer from BIK: a button's value is only a qu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.masking import mask_customer
 from bot.tasks import TaskTracker
 
 log = get_logger("bik.actions")
+ANY = re.compile(".*")
 Ack = Callable[..., Awaitable[Any]]
 
 
@@ -138,8 +140,23 @@ class ActionHandlers:
         message = {**cards.text_message(text), "replace_original": False}
         await self._poster.post(response_url, message, purpose="notice")
 
+    async def unknown(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A click or submission no listener knows (an old message, a forged payload): acknowledge it
+        so Slack shows no error, do nothing, and say so in the log."""
+        await ack()
+        actions = body.get("actions") or [{}]
+        log.warning(
+            "unknown_interaction",
+            type=body.get("type"),
+            action_id=str(actions[0].get("action_id", ""))[:64] if isinstance(actions[0], dict) else "",
+        )
+
 
 def register(app: AsyncApp, handlers: ActionHandlers) -> None:
     app.action(cards.ACTION_OPEN)(handlers.open_in_bik)
     app.action(cards.ACTION_SHARE)(handlers.share)
     app.action(cards.ACTION_ADDRESSES)(handlers.show_addresses)
+    # Registered last: Bolt tries listeners in order, so these catch only what nothing else did.
+    app.action(ANY)(handlers.unknown)
+    app.view(ANY)(handlers.unknown)
+    app.shortcut(ANY)(handlers.unknown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -85,9 +86,12 @@ def drip(seconds_per_byte: float, body: bytes = b'{"status": 200, "success": tru
     async def run(request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         await response.prepare(request)
-        for byte in body:
-            await response.write(bytes([byte]))
-            await asyncio.sleep(seconds_per_byte)
+        try:
+            for byte in body:
+                await response.write(bytes([byte]))
+                await asyncio.sleep(seconds_per_byte)
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up waiting, as it should
         return response
 
     return run
@@ -124,6 +128,7 @@ class FakeBik:
         self.requests: list[Seen] = []
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self.latency = 0.0
+        self._chaos: tuple[random.Random, float, float, float] | None = None
         app = web.Application(client_max_size=1024**2)
         app.router.add_post(PATH, self._handle)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -142,6 +147,25 @@ class FakeBik:
             self.requests.clear()
             self._scripts.clear()
             self.latency = 0.0
+            self._chaos = None
+
+    def chaos(self, *, seed: int, error_5xx: float, hang_rate: float, malformed: float) -> None:
+        """Unscripted requests fail at random (seeded): 5xx, a hang, or a malformed 200 body."""
+        with self._lock:
+            self._chaos = (random.Random(seed), error_5xx, hang_rate, malformed)
+
+    def _pick(self) -> Behaviour:
+        if self._chaos is None:
+            return default
+        rng, error_5xx, hang_rate, malformed = self._chaos
+        roll = rng.random()
+        if roll < error_5xx:
+            return status(rng.choice([500, 502, 503]))
+        if roll < error_5xx + hang_rate:
+            return hang(60)
+        if roll < error_5xx + hang_rate + malformed:
+            return raw(200, '{"status": 200, "success": true, "data": {"customer": ', "application/json")
+        return default
 
     def script(self, key: str, *behaviours: Behaviour) -> None:
         with self._lock:
@@ -164,7 +188,7 @@ class FakeBik:
         with self._lock:
             self.requests.append(seen)
             queue = self._scripts.get(seen.key or "") or self._scripts.get("*")
-            behaviour = queue.popleft() if queue else default
+            behaviour = queue.popleft() if queue else self._pick()
         if self.latency:
             await asyncio.sleep(self.latency)
         return await behaviour(request, payload if isinstance(payload, dict) else {})

@@ -24,8 +24,8 @@ BIK_TOKEN = "dGVzdC1rZXk6dGVzdC1zZWNyZXQ="
 
 
 class BotServer:
-    def __init__(self, settings: Settings, *, policy: Policy | None = None, ack_budget: float = 2.0) -> None:
-        self.bot: Bot = build_bot(settings, policy=policy, ack_budget=ack_budget)
+    def __init__(self, settings: Settings, *, policy: Policy | None = None, **knobs: Any) -> None:
+        self.bot: Bot = build_bot(settings, policy=policy, **knobs)
         config = uvicorn.Config(
             build_asgi(self.bot),
             host="127.0.0.1",

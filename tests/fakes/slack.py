@@ -181,7 +181,7 @@ class FakeSlack:
         if how == "hang":
             await asyncio.sleep(30)
         if isinstance(how, int):
-            headers = {"Retry-After": "0"} if how == 429 else {}
+            headers = {"Retry-After": "1"} if how == 429 else {}
             return web.Response(status=how, text="error", headers=headers)
         with self._lock:
             self.hooks[hook].append({**body, "_received": time.monotonic()})

@@ -130,11 +130,14 @@ def start_bot(
     servers: list[BotServer] = []
 
     def start(
-        policy: str = DEFAULT_POLICY, *, ack_budget: float = 2.0, **overrides: Any
+        policy: str = DEFAULT_POLICY, *, ack_budget: float = 2.0, reply_timeout: float = 5.0, **overrides: Any
     ) -> tuple[BotServer, SlackClient]:
         settings = settings_for(policy, **overrides)
         server = BotServer(
-            settings, policy=Policy.load(settings.bik_access_policy), ack_budget=ack_budget
+            settings,
+            policy=Policy.load(settings.bik_access_policy),
+            ack_budget=ack_budget,
+            reply_timeout=reply_timeout,
         ).start()
         servers.append(server)
         return server, SlackClient(server.url)
