@@ -54,7 +54,7 @@ bench: setup  ## the load benchmark (bench/README.md)
 	$(VENV)/bin/python -m bench
 
 soak: setup  ## the long reliability run
-	$(VENV)/bin/pytest -m slow -p no:randomly tests/soak
+	$(VENV)/bin/pytest -m slow -s tests/integration/test_soak.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .hypothesis

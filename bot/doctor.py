@@ -14,7 +14,7 @@ from bot.query import QueryError, parse_query
 
 
 def _say(ok: bool, what: str, detail: str) -> bool:
-    print(f"{'ok ' if ok else 'FAIL'}  {what}: {detail}")
+    print(f"{'ok' if ok else 'FAIL':<4}  {what}: {detail}")
     return ok
 
 

@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import threading
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,7 +128,9 @@ class FakeBik:
         self.requests: list[Seen] = []
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self.latency = 0.0
-        self._chaos: tuple[random.Random, float, float, float] | None = None
+        self._chaos: tuple[random.Random, int, int, int] | None = None
+        self._block: list[str] = []
+        self.served: Counter[str] = Counter()
         app = web.Application(client_max_size=1024**2)
         app.router.add_post(PATH, self._handle)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -148,24 +150,33 @@ class FakeBik:
             self._scripts.clear()
             self.latency = 0.0
             self._chaos = None
+            self.served = Counter()
 
-    def chaos(self, *, seed: int, error_5xx: float, hang_rate: float, malformed: float) -> None:
-        """Unscripted requests fail at random (seeded): 5xx, a hang, or a malformed 200 body."""
+    def chaos(self, *, seed: int, error_5xx: int, hang_rate: int, malformed: int) -> None:
+        """Unscripted requests fail at exact rates, in percent: every block of 100 requests holds
+        ``error_5xx`` 5xx answers, ``hang_rate`` hangs and ``malformed`` broken 200 bodies, at
+        positions shuffled with ``seed``; the others get the documented example for any id."""
         with self._lock:
             self._chaos = (random.Random(seed), error_5xx, hang_rate, malformed)
+            self._block = []
 
     def _pick(self) -> Behaviour:
         if self._chaos is None:
             return default
         rng, error_5xx, hang_rate, malformed = self._chaos
-        roll = rng.random()
-        if roll < error_5xx:
+        if not self._block:
+            self._block = ["5xx"] * error_5xx + ["hang"] * hang_rate + ["malformed"] * malformed
+            self._block += ["ok"] * (100 - len(self._block))
+            rng.shuffle(self._block)
+        kind = self._block.pop()
+        self.served[kind] += 1
+        if kind == "5xx":
             return status(rng.choice([500, 502, 503]))
-        if roll < error_5xx + hang_rate:
+        if kind == "hang":
             return hang(60)
-        if roll < error_5xx + hang_rate + malformed:
-            return raw(200, '{"status": 200, "success": true, "data": {"customer": ', "application/json")
-        return default
+        if kind == "malformed":
+            return raw(200, '{"status": 200, "success": true, "data": {', "application/json")
+        return customer(sandbox.CUSTOMERS[0])
 
     def script(self, key: str, *behaviours: Behaviour) -> None:
         with self._lock:
