@@ -33,6 +33,8 @@ import aiohttp
 import uvloop
 from aiohttp import web
 
+from bot import sandbox
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SECRET = "bench-signing-secret"
@@ -64,42 +66,7 @@ SCENARIOS = {
 
 # -- stand-ins ---------------------------------------------------------------------------------------
 
-EXAMPLE = {
-    "id": 5482636,
-    "partnerCustomerId": "abcd-122345",
-    "firstName": "Test",
-    "lastName": "Last",
-    "phoneNumber": "+919090909090",
-    "email": "test.2@bik.ai",
-    "countryCode": "IND",
-    "createdAt": "2024-08-09T09:32:55.568Z",
-    "updatedAt": "2024-08-09T09:33:15.939Z",
-    "addresses": [
-        {
-            "addressId": 142385,
-            "address1": "hsr layout",
-            "city": "bangalore",
-            "country": "India",
-            "state": "karnataka",
-            "zip": "560102",
-            "isDefault": False,
-        }
-    ],
-    "assets": [
-        {
-            "id": 4516077,
-            "createdAt": "2024-08-09T09:32:55.583Z",
-            "assetName": "EMAIL",
-            "assetValue": "test.2@bik.ai",
-        },
-        {
-            "id": 4516079,
-            "createdAt": "2024-08-09T09:33:16.284Z",
-            "assetName": "PHONE_NUMBER",
-            "assetValue": "+919090909090",
-        },
-    ],
-}
+EXAMPLE = sandbox.CUSTOMERS[0]  # the documented example customer
 
 
 class Stands:

@@ -138,21 +138,16 @@ def _code(value: str) -> str:
 
 
 def _fields(customer: Customer) -> list[dict[str, Any]]:
-    pairs: list[tuple[str, str]] = []
-    if customer.id:
-        pairs.append(("BIK id", v(customer.id)))
-    if customer.partner_customer_id:
-        pairs.append(("Partner id", v(customer.partner_customer_id)))
-    if customer.phone_number:
-        pairs.append(("Phone", v(customer.phone_number)))
-    if customer.email:
-        pairs.append(("Email", v(customer.email)))
-    if customer.country_code:
-        pairs.append(("Country", v(customer.country_code)))
-    if customer.created_at:
-        pairs.append(("Created", slack_date(customer.created_at)))
-    if customer.updated_at:
-        pairs.append(("Updated", slack_date(customer.updated_at)))
+    values = (
+        ("BIK id", customer.id),
+        ("Partner id", customer.partner_customer_id),
+        ("Phone", customer.phone_number),
+        ("Email", customer.email),
+        ("Country", customer.country_code),
+    )
+    dates = (("Created", customer.created_at), ("Updated", customer.updated_at))
+    pairs = [(label, v(value)) for label, value in values if value]
+    pairs += [(label, slack_date(when)) for label, when in dates if when]
     return [mrkdwn(cut(f"*{label}*\n{value}", MAX_FIELD_TEXT)) for label, value in pairs[:MAX_FIELDS]]
 
 

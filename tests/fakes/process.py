@@ -10,10 +10,29 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def stand_in_env(
+    bik: Any, slack: Any, workdir: Path, *, policy: str = "[channels.CALLOWED]\nallow = true\n", **extra: str
+) -> dict[str, str]:
+    """The environment of a bot process wired to the BIK and Slack stand-ins, with a policy file."""
+    from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET
+
+    (workdir / "access.toml").write_text(policy)
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "BIK_API_BASE_URL": bik.base_url,
+        "BIK_API_TOKEN": BIK_TOKEN,
+        "BIK_ACCESS_POLICY": str(workdir / "access.toml"),
+        **extra,
+    }
 
 
 def free_port() -> int:

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from tests.fakes import bik as b
-from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN
+from tests.fakes.process import stand_in_env
 from tests.integration.test_cli import run
 
 
 def env(bik, slack, tmp_path, **extra):
-    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "BIK_API_BASE_URL": bik.base_url,
-        "BIK_API_TOKEN": BIK_TOKEN,
-        **extra,
-    }
+    return stand_in_env(bik, slack, tmp_path, **extra)
 
 
 def test_doctor_all_good(bik, slack, tmp_path):
@@ -37,7 +30,8 @@ def test_doctor_with_a_probe_customer(bik, slack, tmp_path):
 def test_doctor_names_each_problem(bik, slack, tmp_path):
     slack.auth_error = "invalid_auth"
     bik.script("*", b.status(401))
-    result = run("doctor", env=env(bik, slack, tmp_path), cwd=tmp_path / "..")
+    absent = str(tmp_path / "absent.toml")
+    result = run("doctor", env=env(bik, slack, tmp_path, BIK_ACCESS_POLICY=absent), cwd=tmp_path)
     assert result.returncode == 1
     assert "FAIL  Slack: auth.test failed: check SLACK_BOT_TOKEN" in result.stdout
     assert "FAIL  BIK: credentials rejected: fix BIK_API_TOKEN" in result.stdout

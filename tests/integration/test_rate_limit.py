@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackClient
-from tests.fakes.process import BotProcess
+from tests.fakes.botserver import SlackClient
+from tests.fakes.process import BotProcess, stand_in_env
 
 
 def _is_card(response):
@@ -43,17 +43,7 @@ def test_invalid_input_and_help_do_not_spend_the_budget(start_bot, slack):
 
 
 def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp_path):
-    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "BIK_API_BASE_URL": bik.base_url,
-        "BIK_API_TOKEN": BIK_TOKEN,
-        "BIK_ACCESS_POLICY": str(tmp_path / "access.toml"),
-        "BIK_RATE_LIMIT": "3/minute",
-        "REDIS_URL": redis_url,
-    }
+    env = stand_in_env(bik, slack, tmp_path, BIK_RATE_LIMIT="3/minute", REDIS_URL=redis_url)
     user = "U" + uuid.uuid4().hex[:10].upper()  # a fresh budget in a Redis that may be shared
     first, second = BotProcess(env, cwd=tmp_path), BotProcess(env, cwd=tmp_path)
     try:

@@ -10,21 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fakes import bik as b
-from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackClient
-from tests.fakes.process import BotProcess
+from tests.fakes.botserver import SlackClient
+from tests.fakes.process import BotProcess, stand_in_env
 
 
 def start(bik, slack, tmp_path, workers=1):
-    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "BIK_API_BASE_URL": bik.base_url,
-        "BIK_API_TOKEN": BIK_TOKEN,
-        "BIK_ACCESS_POLICY": str(tmp_path / "access.toml"),
-        "WEB_CONCURRENCY": str(workers),
-    }
+    env = stand_in_env(bik, slack, tmp_path, WEB_CONCURRENCY=str(workers))
     return BotProcess(env, cwd=tmp_path).start()
 
 

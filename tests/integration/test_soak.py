@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackClient, wait_for
-from tests.fakes.process import BotProcess
+from tests.fakes.botserver import SlackClient, wait_for
+from tests.fakes.process import BotProcess, stand_in_env
 
 OUTCOMES = {
     "slow to answer": "timeout",  # a hang: the ack says so, the timeout reply follows on response_url
@@ -67,17 +67,8 @@ def children(pid: int) -> list[int]:
     "commands", [pytest.param(300, id="short"), pytest.param(2000, id="full", marks=pytest.mark.slow)]
 )
 def test_soak_exactly_one_reply_per_command_and_bounded_resources(bik, slack, tmp_path, commands):
-    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "BIK_API_BASE_URL": bik.base_url,
-        "BIK_API_TOKEN": BIK_TOKEN,
-        "BIK_ACCESS_POLICY": str(tmp_path / "access.toml"),
-        "BIK_TIMEOUT_SECONDS": "3",  # past the 2 s ack budget: a hang ends as a response_url reply
-        "BIK_RATE_LIMIT": "1000000/minute",
-    }
+    # BIK_TIMEOUT_SECONDS past the 2 s ack budget: a hang ends as a "slow" ack plus a response_url reply.
+    env = stand_in_env(bik, slack, tmp_path, BIK_TIMEOUT_SECONDS="3", BIK_RATE_LIMIT="1000000/minute")
     process = BotProcess(env, cwd=tmp_path).start()
     try:
         bik.chaos(seed=20261129, error_5xx=5, hang_rate=2, malformed=1)  # percent

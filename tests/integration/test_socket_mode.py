@@ -3,20 +3,12 @@ included) goes to SLACK_API_URL, and commands arrive as envelopes over a WebSock
 
 from __future__ import annotations
 
-from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, wait_for
-from tests.fakes.process import BotProcess
+from tests.fakes.botserver import wait_for
+from tests.fakes.process import BotProcess, stand_in_env
 
 
 def test_socket_mode_answers_a_command_in_the_envelope_ack(bik, slack, tmp_path):
-    (tmp_path / "access.toml").write_text("[channels.CALLOWED]\nallow = true\n")
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_APP_TOKEN": "xapp-1-test-token-0000",
-        "SLACK_API_URL": slack.api_url,
-        "BIK_API_BASE_URL": bik.base_url,
-        "BIK_API_TOKEN": BIK_TOKEN,
-        "BIK_ACCESS_POLICY": str(tmp_path / "access.toml"),
-    }
+    env = stand_in_env(bik, slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test-token-0000")
     process = BotProcess(env, cwd=tmp_path)
     try:
         process.launch()
