@@ -313,9 +313,8 @@ def _inline_address_budget(card_count: int) -> int:
 
 
 def _footer(view: View) -> Block:
-    parts = [f"Looked up by <@{view.requester_id}>"]
-    if view.shared_by and view.shared_by != view.requester_id:
-        parts.append(f"shared by <@{view.shared_by}>")
+    # A shared card names who shared it: the original asker is not taken from the click's payload.
+    parts = [f"Shared by <@{view.shared_by}>" if view.shared_by else f"Looked up by <@{view.requester_id}>"]
     if view.masked:
         fields = " and ".join(sorted(view.masked))
         parts.append(f":lock: {fields} masked in this channel")

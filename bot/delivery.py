@@ -55,8 +55,11 @@ class ResponseUrlPoster:
             return max(backoff, min(error.retry_after, MAX_RETRY_AFTER))
         return backoff
 
-    async def post(self, url: str, message: dict[str, Any], *, purpose: str = "reply") -> bool:
+    async def post(self, url: str | None, message: dict[str, Any], *, purpose: str = "reply") -> bool:
         """POST ``message``; True once Slack accepted it, False (logged) when it never did."""
+        if not url or not url.startswith(("https://", "http://")):
+            log.error("reply_undelivered", purpose=purpose, reason="the request carried no response_url")
+            return False
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,

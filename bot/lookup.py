@@ -101,6 +101,17 @@ class Accepted:
 Started = Immediate | Accepted
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What BIK said for one query: the customer or the error, and how hard it was to get."""
+
+    fetched: Fetched | None
+    error: BikError | None
+    attempts: int
+    fallback: bool
+    """A bare digits id that no partner had, tried again as a BIK id."""
+
+
 # -- the service -----------------------------------------------------------------------------------
 
 
@@ -232,12 +243,12 @@ class LookupService:
             log.exception("render_failed", queries=len(results))
             return cards.text_message(":warning: The bot could not show this customer. The error is logged.")
 
-    async def _one(self, accepted: Accepted, query: Query) -> Result:
+    async def answer(self, query: Query, masked: frozenset[str]) -> Answer:
+        """BIK's answer for one query, trying a bare digits id once as a BIK id when no partner id
+        matches, within one time bound. Never raises a :class:`BikError`: it is in the answer."""
         started = self._clock()
-        fallback = False
-        attempts = 0
+        attempts, fallback = 0, False
         try:
-            masked = accepted.view.masked
             try:
                 fetched = await self._fetch(query, masked)
             except NotFound as exc:
@@ -246,15 +257,26 @@ class LookupService:
                 attempts, fallback = exc.attempts, True
                 remaining = self.bik.timeout - (self._clock() - started)
                 fetched = await self._fetch(query.as_bik(), masked, budget=remaining)
-            attempts += fetched.attempts
-            result: Result = Found(query, mask_customer(fetched.customer, accepted.view.masked))
-            status: int | None = fetched.status
-            outcome = "found"
+            return Answer(fetched, None, attempts + fetched.attempts, fallback)
         except BikError as exc:
-            attempts += exc.attempts
-            result = Failed(query, exc, tried_bik_too=fallback)
-            status, outcome = exc.status, exc.kind
-            self._log_failure(query, exc)
+            return Answer(None, exc, attempts + exc.attempts, fallback)
+
+    async def _one(self, accepted: Accepted, query: Query) -> Result:
+        started = self._clock()
+        masked = accepted.view.masked
+        answer = Answer(None, None, 0, False)
+        result: Result
+        try:
+            answer = await self.answer(query, masked)
+            if answer.fetched is not None:
+                result = Found(query, mask_customer(answer.fetched.customer, masked))
+                status: int | None = answer.fetched.status
+                outcome = "found"
+            else:
+                assert answer.error is not None
+                result = Failed(query, answer.error, tried_bik_too=answer.fallback)
+                status, outcome = answer.error.status, answer.error.kind
+                self._log_failure(answer.error)
         except Exception as exc:
             log.exception("lookup_crashed", query_kind=query.kind.value)
             result = Failed(query, Unexpected(type(exc).__name__))
@@ -264,16 +286,16 @@ class LookupService:
             query=query,
             outcome=outcome,
             reason="allowed",
-            masked=accepted.view.masked,
+            masked=masked,
             visibility=accepted.view.response_type,
             bik_status=status,
             latency_ms=round((self._clock() - started) * 1000, 1),
-            retries=max(0, attempts - 1),
-            fallback=fallback or None,
+            retries=max(0, answer.attempts - 1),
+            fallback=answer.fallback or None,
         )
         return result
 
-    def _log_failure(self, query: Query, exc: BikError) -> None:
+    def _log_failure(self, exc: BikError) -> None:
         if exc.admin_fix:
             log.error("bik_needs_admin", kind=exc.kind, status=exc.status, url=self.bik.url)
         elif exc.kind in ("unexpected", "unavailable", "timeout"):
@@ -281,11 +303,14 @@ class LookupService:
 
     # interactions ---------------------------------------------------------------------------------
 
-    async def fetch_for_interaction(self, asker: Asker, value: str, *, action: str) -> tuple[Decision, Any]:
-        """Re-check access for whoever clicked, then re-fetch the customer named by the button.
+    async def authorize_interaction(
+        self, asker: Asker, value: str, *, action: str
+    ) -> tuple[Decision, Query | None]:
+        """Re-check access for whoever clicked, where they clicked, and parse the button's value.
 
-        The button's value is only a query (``partner:abc``): it is parsed again, and the data comes
-        from BIK, never from the payload. Returns the decision and a Found/Failed (None if denied).
+        The value is only a query (``partner:abc``), parsed again like typed input; the customer is
+        then fetched from BIK again (:meth:`answer`), never taken from the payload. The query is None
+        when the click is refused (the decision says why).
         """
         try:
             query = parse_query(value)
@@ -297,19 +322,6 @@ class LookupService:
             self._audit(asker, action=action, query=query, outcome="denied", reason=decision.reason)
             return decision, None
         return decision, query
-
-    async def fetch_one(self, query: Query) -> Fetched | BikError:
-        try:
-            return await self.bik.get_customer(query)
-        except NotFound as exc:
-            if not query.digits_fallback:
-                return exc
-            try:
-                return await self.bik.get_customer(query.as_bik())
-            except BikError as inner:
-                return inner
-        except BikError as exc:
-            return exc
 
     # audit ----------------------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cards
-from bot.bik.errors import BikError
 from bot.cards import Failed, Found, View
 from bot.delivery import ResponseUrlPoster
 from bot.logs import get_logger
@@ -65,7 +64,7 @@ class ActionHandlers:
     async def _share(self, body: dict[str, Any]) -> None:
         asker = asker_from_action(body)
         response_url = str(body.get("response_url") or "")
-        decision, query = await self._service.fetch_for_interaction(asker, _value(body), action="share")
+        decision, query = await self._service.authorize_interaction(asker, _value(body), action="share")
         if query is None:
             await self._tell(response_url, ":no_entry_sign: " + decision.message)
             return
@@ -78,10 +77,11 @@ class ActionHandlers:
             return
         shared = await self._service.directory.channel_is_shared(asker.channel_id)
         masked = rule.mask_for(visible_to_channel=True, channel_shared=shared)
-        fetched = await self._service.fetch_one(query)
-        if isinstance(fetched, BikError):
-            self._service.audit_interaction(asker, query, outcome=fetched.kind, masked=masked)
-            await self._tell(response_url, cards.error_text(Failed(query, fetched)))
+        answer = await self._service.answer(query, masked)
+        if answer.fetched is None:
+            assert answer.error is not None
+            self._service.audit_interaction(asker, query, outcome=answer.error.kind, masked=masked)
+            await self._tell(response_url, cards.error_text(Failed(query, answer.error, answer.fallback)))
             return
         view = View(
             requester_id=asker.user_id,
@@ -90,7 +90,7 @@ class ActionHandlers:
             masked=masked,
             shared_by=asker.user_id,
         )
-        message = cards.lookup_message([Found(query, mask_customer(fetched.customer, masked))], view)
+        message = cards.lookup_message([Found(query, mask_customer(answer.fetched.customer, masked))], view)
         delivered = await self._poster.post(
             response_url, {**message, "replace_original": False}, purpose="share"
         )
@@ -117,17 +117,19 @@ class ActionHandlers:
         self, body: dict[str, Any], client: AsyncWebClient, view_id: str | None
     ) -> None:
         asker = asker_from_action(body)
-        decision, query = await self._service.fetch_for_interaction(asker, _value(body), action="addresses")
+        decision, query = await self._service.authorize_interaction(asker, _value(body), action="addresses")
         if query is None:
             view = cards.notice_modal("Not allowed", decision.message)
         else:
             masked = decision.rule.mask  # the modal is seen only by the person who clicked
-            fetched = await self._service.fetch_one(query)
-            if isinstance(fetched, BikError):
-                view = cards.notice_modal("Addresses", cards.error_text(Failed(query, fetched)))
-                outcome = fetched.kind
+            answer = await self._service.answer(query, masked)
+            if answer.fetched is None:
+                assert answer.error is not None
+                error = Failed(query, answer.error, answer.fallback)
+                view = cards.notice_modal("Addresses", cards.error_text(error))
+                outcome = answer.error.kind
             else:
-                view = cards.addresses_modal(mask_customer(fetched.customer, masked), masked=masked)
+                view = cards.addresses_modal(mask_customer(answer.fetched.customer, masked), masked=masked)
                 outcome = "found"
             self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, action="addresses")
         try:

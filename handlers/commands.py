@@ -80,11 +80,7 @@ class CommandHandler:
         self._tasks.spawn(self._deliver_later(job, response_url), name="deliver")
 
     async def _deliver_later(self, job: asyncio.Task[cards.Message], response_url: str | None) -> None:
-        message = await job
-        if not response_url:
-            log.error("reply_undelivered", purpose="reply", reason="no response_url in the command")
-            return
-        await self._poster.post(response_url, message)
+        await self._poster.post(response_url, await job)
 
 
 def register(app: AsyncApp, handler: CommandHandler) -> None:

@@ -171,7 +171,7 @@ def test_share_button_only_on_ephemeral_replies_where_allowed():
 def test_footer_names_masking_and_sharer():
     message = card(CUSTOMERS[0], View("U1", masked=frozenset({"phone", "email"}), shared_by="U2"))
     assert message["blocks"][-1]["elements"][0]["text"] == (
-        "Looked up by <@U1> · shared by <@U2> · :lock: email and phone masked in this channel"
+        "Shared by <@U2> · :lock: email and phone masked in this channel"
     )
 
 
