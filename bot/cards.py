@@ -9,6 +9,7 @@ entity, and every text object is checked against its limit after.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,6 +86,16 @@ Result = Found | Failed
 
 
 # -- text helpers ----------------------------------------------------------------------------------
+
+
+_BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+
+
+def defang(text: str) -> str:
+    """Keep ``@here``-style words in third-party text from ever reading as a broadcast: a word
+    joiner (invisible) after the ``@``. Slack leaves them as plain text unless ``link_names`` is
+    set; this holds even if that default changes, where the fallback text is shown."""
+    return _BROADCAST.sub("@\u2060\\1", text)
 
 
 def esc(value: object) -> str:
@@ -330,7 +341,7 @@ def _fallback(results: Sequence[Result]) -> str:
             ids = ", ".join(
                 f"{k} {i}" for k, i in (("BIK id", c.id), ("partner id", c.partner_customer_id)) if i
             )
-            lines.append(esc(f"{cut(c.full_name or 'Unnamed customer', MAX_NAME)} ({cut(ids, 300)})"))
+            lines.append(defang(esc(f"{cut(c.full_name or 'Unnamed customer', MAX_NAME)} ({cut(ids, 300)})")))
         else:
             lines.append(_error_plain(result))
     head = "BIK customer: " if len(results) == 1 and isinstance(results[0], Found) else ""

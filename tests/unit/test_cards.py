@@ -261,3 +261,12 @@ def test_esc_leaves_no_markup_and_is_reversible(text):
     escaped = esc(text)
     assert "<" not in escaped and ">" not in escaped
     assert escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
+
+
+def test_broadcast_words_in_bik_names_are_defanged_in_the_fallback():
+    message = card(CUSTOMERS[4])  # lastName "... & @here"
+    assert "@here" not in message["text"] and "@\u2060here" in message["text"]
+    assert (
+        cards.defang("@Channel and @everyone, not @heretic")
+        == "@\u2060Channel and @\u2060everyone, not @heretic"
+    )
