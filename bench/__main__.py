@@ -38,7 +38,7 @@ from bot import sandbox
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SECRET = "bench-signing-secret"
-TOKEN = "xoxb-bench-token"
+TOKEN = "xoxb-bench"  # a stand-in value: the bench talks only to 127.0.0.1
 BIK_TOKEN = "YmVuY2g6YmVuY2g="
 DEADLINE = 3.0  # Slack's acknowledgement deadline
 USERS = 50  # a support team's worth of distinct askers

@@ -191,10 +191,6 @@ class Decision:
     rule: Rule
     message: str = ""
 
-    @property
-    def audit_reason(self) -> str:
-        return self.reason
-
 
 def decide(policy: Policy, rule: Rule, *, channel_id: str, user_id: str, facts: Facts) -> Decision:
     """May ``user_id`` look customers up in ``channel_id``? Denials carry a message for the asker."""

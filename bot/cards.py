@@ -40,7 +40,6 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_URL = 3000
 MAX_FALLBACK = 3000
-MAX_CONTEXT_ELEMENTS = 10
 MAX_MODAL_TITLE = 24
 
 # Our own budgets, well inside Slack's, to keep a card readable.

@@ -53,10 +53,6 @@ class Query:
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.value}"
 
-    @property
-    def label(self) -> str:
-        return f"{self.kind.label} {self.value}"
-
     def as_bik(self) -> Query:
         return Query(Kind.BIK, self.value)
 
