@@ -85,12 +85,13 @@ class ResponseUrlPoster:
             raise _Retryable(None) from exc
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Retryable(status, _seconds(response.headers.get("retry-after")))
+            raise _Retryable(status, retry_after_seconds(response.headers.get("retry-after")))
         response.raise_for_status()
 
 
-def _seconds(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (never negative), or None when absent or unreadable."""
     try:
-        return float(value) if value is not None else None
-    except ValueError:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
         return None

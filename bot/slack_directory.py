@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.coalesce import TtlCache
+from bot.delivery import retry_after_seconds
 from bot.logs import get_logger
 from bot.lookup import DirectoryUnavailable
 
@@ -26,11 +27,7 @@ log = get_logger("bik.slack")
 MAX_RETRY_AFTER = 300.0
 
 
-def _seconds(value: Any) -> float:
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return 30.0  # no usable Retry-After: a cautious pause
+UNKNOWN_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After: a cautious pause
 
 
 class SlackDirectory:
@@ -62,7 +59,9 @@ class SlackDirectory:
             error = data.get("error") if isinstance(data, dict) else None
             if exc.response.status_code == 429:
                 headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
-                retry_after = _seconds(headers.get("retry-after"))
+                retry_after = retry_after_seconds(headers.get("retry-after"))
+                if retry_after is None:
+                    retry_after = UNKNOWN_RETRY_AFTER
                 self._rate_limited_until[method] = time.monotonic() + min(retry_after, MAX_RETRY_AFTER)
                 log.warning("slack_rate_limited", method=method, retry_after_s=retry_after)
             raise DirectoryUnavailable(
