@@ -107,15 +107,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.app import build_bot
+    from bot.app import SocketModeIntake, build_bot
 
     bot = build_bot(settings)
     assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(
-        bot.bolt, app_token=settings.slack_app_token.get_secret_value(), web_client=bot.bolt.client
-    )
+    handler = SocketModeIntake(bot, settings.slack_app_token.get_secret_value())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,10 +17,15 @@ from typing import Any
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +38,7 @@ from bot.audit import Audit
 from bot.bik.client import BikClient
 from bot.config import Settings, load_settings
 from bot.delivery import ResponseUrlPoster
+from bot.intake import MAX_BODY_BYTES, QuietLog, Refusal, checked, parse_body, verify_signature
 from bot.logs import configure_logging, get_logger, register_secrets
 from bot.lookup import Directory, LookupService
 from bot.ratelimit import UserRateLimiter
@@ -42,7 +48,6 @@ from handlers import actions, commands
 
 log = get_logger("bik.app")
 
-MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller; refuse anything bigger unread
 DRAIN_SECONDS = 25.0  # platforms allow ~30 s between SIGTERM and SIGKILL
 USER_AGENT = "bik-slack/0.1"
 
@@ -190,7 +195,8 @@ def build_bot(
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else "",
-        request_verification_enabled=not settings.socket_mode,
+        # Verified at the boundary (bot.intake), before any parsing, for both transports.
+        request_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
         name="bik-slack",
         # Await each listener instead of polling every 10 ms for its ack() (Bolt's default): the
@@ -217,56 +223,91 @@ def build_bot(
     return bot
 
 
-_OBJECT_KEYS = ("team", "user", "channel", "view", "container", "message", "enterprise")
+async def dispatch(
+    bolt: AsyncApp, body: dict[str, Any], headers: dict[str, Any], context: dict[str, Any]
+) -> BoltResponse:
+    """Hand a request that crossed :mod:`bot.intake` to Bolt: verified, parsed, well-shaped.
+
+    Both transports come through here. Bolt calls a pre-parsed body "socket_mode"; over HTTP the
+    signature was already verified at the boundary (``request_verification_enabled=False``)."""
+    return await bolt.async_dispatch(
+        AsyncBoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
+    )
 
 
-def payload_problem(body: Any) -> str | None:
-    """What makes a parsed request unfit for Bolt, which indexes payloads without checking them
-    (a ``null`` view crashes even its unhandled-request warning). Slack never sends these; a
-    signed request that does gets a 400 instead of a 500."""
-    if not isinstance(body, dict):
-        return "body is not an object"
-    if "type" in body and not isinstance(body["type"], str):
-        return "type is not a string"
-    for key in _OBJECT_KEYS:
-        if key in body and not isinstance(body[key], dict):
-            return f"{key} is not an object"
-    actions = body.get("actions")
-    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
-        return "actions is not a list of objects"
-    if body.get("type") in ("view_submission", "view_closed") and not isinstance(
-        body.get("view", {}).get("type"), str
-    ):
-        return "view has no type"
-    return None
+class SocketModeIntake(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler with the same boundary as HTTP: every envelope's payload is checked
+    (:func:`bot.intake.checked`) before Bolt sees it, and every envelope is acknowledged — a refused
+    one with an empty ack (Slack would retry or show an error otherwise), never with its body logged."""
+
+    def __init__(self, bot: Bot, app_token: str) -> None:
+        super().__init__(bot.bolt, app_token=app_token, web_client=bot.bolt.client)
+        self._bot = bot
+
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:
+        received_at = time.monotonic()
+        response: BoltResponse | None = None
+        try:
+            body = checked(req.payload)
+            response = await dispatch(self._bot.bolt, body, {}, {"received_at": received_at})
+        except Refusal as refusal:
+            log.warning("malformed_request", problem=refusal.reason, transport="socket")
+        except Exception:
+            log.exception("dispatch_failed", transport="socket")
+        if response is not None and response.status == 200:
+            await send_async_response(client, req, response, received_at)
+        else:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+
+async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read as it streams and refused (413) the moment it passes ``limit``: a declared
+    ``Content-Length`` is not trusted alone, and a chunked upload has none."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise Refusal(413, "body too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refusal(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def build_asgi(bot: Bot) -> Starlette:
     secret = bot.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+    verifier_secret = secret.get_secret_value() if secret else None
+    bad_signatures = QuietLog("bad_signature")  # clock drift or a rotated secret: once per 10 s, counted
+    malformed = QuietLog("malformed_request")
 
     async def slack_events(request: Request) -> Response:
         received_at = time.monotonic()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return PlainTextResponse("payload too large", status_code=413)
-        body = await request.body()
+        body = b""
         try:
-            bolt_request = to_async_bolt_request(request, body, {"received_at": received_at})
-            problem = payload_problem(bolt_request.body)
-            if problem is not None:
-                raise ValueError(problem)
-            bolt_response = await bot.bolt.async_dispatch(bolt_request)
-        except Exception as exc:  # noqa: BLE001 - Bolt parses before it verifies, and trusts payload shapes
-            # Bolt raises on bodies it cannot read (a non-JSON ``payload``, a view without a type):
-            # unsigned ones get Slack's 401; signed ones a 400 and a warning (never the body: PII).
-            if verifier is None or not verifier.is_valid_request(body, dict(request.headers)):
-                return PlainTextResponse("invalid request signature", status_code=401)
-            log.warning(
-                "malformed_request", error=type(exc).__name__, problem=str(exc)[:120], length=len(body)
+            body = await read_bounded(request)
+            if verifier_secret is None:  # never serve Slack's endpoint unauthenticated
+                raise Refusal(401, "no signing secret configured")
+            verify_signature(
+                verifier_secret,
+                body,
+                request.headers.get("x-slack-request-timestamp"),
+                request.headers.get("x-slack-signature"),
             )
-            return PlainTextResponse("malformed request", status_code=400)
-        return to_starlette_response(bolt_response)
+            parsed = parse_body(body, request.headers.get("content-type"))
+        except Refusal as refusal:
+            if refusal.status == 401:
+                bad_signatures.warning(reason=refusal.reason, length=len(body))
+                return PlainTextResponse("invalid request signature", status_code=401)
+            malformed.warning(problem=refusal.reason)
+            return PlainTextResponse(
+                "payload too large" if refusal.status == 413 else "malformed request",
+                status_code=refusal.status,
+            )
+        headers = {k: v for k, v in request.headers.items() if k.startswith("x-slack-")}
+        headers["content-type"] = request.headers.get("content-type", "")
+        return to_starlette_response(await dispatch(bot.bolt, parsed, headers, {"received_at": received_at}))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok", "mode": bot.mode, "in_flight": bot.tasks.in_flight})

@@ -19,6 +19,9 @@ from enum import StrEnum
 
 MAX_QUERIES = 5
 MAX_ID_LENGTH = 128
+MAX_TEXT_CHARS = 1000
+"""Five of the longest queries (``partner:`` + 128 characters) with room for spaces: anything longer
+is refused before any other work is spent on it (access checks and the rate limit included)."""
 MAX_BIK_DIGITS = 19
 HELP_WORDS = frozenset({"help", "-h", "--help", "?", "usage"})
 
@@ -85,26 +88,32 @@ def unescape_slack(text: str) -> str:
 
 
 def parse_command(text: str | None) -> Command:
-    """Parse the text after ``/bik-customer``. Raises only :class:`QueryError`."""
+    """Parse the text after ``/bik-customer``. Raises only :class:`QueryError`.
+
+    Linear in the text, which is bounded first: a flood of distinct ids costs one pass, not a
+    comparison of every id with every other."""
     raw = (text or "").strip()
+    if len(raw) > MAX_TEXT_CHARS:
+        raise QueryError(
+            f"That's {len(raw):,} characters; look up at most {MAX_QUERIES} ids at a time, "
+            "separated by spaces."
+        )
     markup = _MARKUP.search(raw)
     if markup is not None:
         raise QueryError(
-            f"{_describe_markup(markup.group(1))} can't be looked up: give a partner id or a BIK id.",
-            bad=markup.group(0),
+            f"{describe_markup(markup.group(1))}: give a partner id or a BIK id.", bad=markup.group(0)
         )
     tokens = unescape_slack(raw).split()
     if not tokens or (len(tokens) == 1 and tokens[0].lower() in HELP_WORDS):
         return HelpRequest()
 
-    queries: list[Query] = []
+    queries: dict[tuple[Kind, str], Query] = {}
     for token in tokens:
         query = parse_query(token)
-        if query not in queries and not _same_target(query, queries):
-            queries.append(query)
+        queries.setdefault((query.kind, query.value), query)
     if len(queries) > MAX_QUERIES:
         raise QueryError(f"That's {len(queries)} ids; look up at most {MAX_QUERIES} at a time.")
-    return Lookup(tuple(queries))
+    return Lookup(tuple(queries.values()))
 
 
 def parse_query(token: str) -> Query:
@@ -147,18 +156,19 @@ def _is_bik_id(value: str) -> bool:
     return _DIGITS.fullmatch(value) is not None and len(value) <= MAX_BIK_DIGITS and int(value) > 0
 
 
-def _same_target(query: Query, seen: list[Query]) -> bool:
-    return any(q.kind == query.kind and q.value == query.value for q in seen)
-
-
-def _describe_markup(inner: str) -> str:
-    if inner.startswith("@"):
-        return "A mention"
-    if inner.startswith("#"):
-        return "A channel"
-    if inner.startswith("!"):
-        return "A special mention"
-    return "A link"
+def describe_markup(inner: str) -> str:
+    """Name Slack markup (the text between ``<`` and ``>``) as plain text that cannot ping or link:
+    ``<@U123|bob>`` is the mention `@bob`, ``<@U123>`` the mention `U123`, a link is its URL."""
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        return f"{_quote('@' + label if label else target[1:])} is a mention and can't be looked up"
+    if target.startswith("#"):
+        return f"{_quote('#' + label if label else target[1:])} is a channel and can't be looked up"
+    if target.startswith("!"):
+        special = target[1:].split("^", 1)
+        name = label or ("@" + special[0] if special[0] in ("here", "channel", "everyone") else special[-1])
+        return f"{_quote(name)} is a special mention and can't be looked up"
+    return f"{_quote(target)} is a link and can't be looked up"
 
 
 def _quote(token: str) -> str:

@@ -116,11 +116,11 @@ def test_help_and_empty_text_show_usage_without_calling_bik(bot, bik, slack):
 def test_invalid_input_is_named_and_makes_no_bik_call(bot, bik, slack):
     _, client = bot
     cases = {
-        "<@U123|someone>": "A mention",
+        "<@U123|someone>": "`@someone` is a mention",
         "bik:abc": "`bik:abc` isn't a BIK id",
         "a b c d e f": "at most 5",
         "x" * 200: "at most 128",
-        "<https://example.com|link>": "A link",
+        "<https://example.com|link>": "`https://example.com` is a link",
     }
     for text, expected in cases.items():
         response = client.command(text, response_url=slack.new_hook())

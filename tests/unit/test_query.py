@@ -76,12 +76,15 @@ def test_five_queries_are_fine_six_are_an_error_and_duplicates_do_not_count():
         ("abc\u200bdef", "invisible or control characters"),
         ("abc\u202edef", "invisible or control characters"),
         ("abc\x00def", "invisible or control characters"),
-        ("<@U123ABC>", "A mention"),
-        ("<@U123ABC|jane doe>", "A mention"),
-        ("<#C123|general>", "A channel"),
-        ("<!here>", "A special mention"),
-        ("<https://example.com|x>", "A link"),
-        ("<mailto:a@b.c|a@b.c>", "A link"),
+        ("<@U123ABC>", "`U123ABC` is a mention"),
+        ("<@W123ABC|jane doe>", "`@jane doe` is a mention"),
+        ("<#C123|general>", "`#general` is a channel"),
+        ("<#C123>", "`C123` is a channel"),
+        ("<!here>", "`@here` is a special mention"),
+        ("<!subteam^S123|@support>", "`@support` is a special mention"),
+        ("<https://example.com/a?b=1|x>", "`https://example.com/a?b=1` is a link"),
+        ("<mailto:a@b.c|a@b.c>", "`mailto:a@b.c` is a link"),
+        ("x " * 600, "look up at most 5 ids"),
     ],
 )
 def test_invalid_input_names_the_bad_query(text, fragment):
@@ -155,3 +158,18 @@ def test_bik_ids_round_trip(number):
 def test_slack_escaping_round_trips(value):
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert queries(f"partner:{escaped}") == (Query(Kind.PARTNER, value),)
+
+
+@given(st.lists(st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True), min_size=6, max_size=400, unique=True))
+def test_more_than_five_distinct_ids_is_refused_whatever_the_count(ids):
+    with pytest.raises(QueryError) as caught:
+        parse_command(" ".join(ids))
+    assert "at most 5" in caught.value.message
+
+
+def test_markup_is_named_without_any_live_markup_left():
+    for text in ("<@U1|<!channel>>", "<!channel>", "<@U1|x&gt;y>", "<https://a.b/<c>|d>"):
+        with pytest.raises(QueryError) as caught:
+            parse_command(text)
+        message = caught.value.message
+        assert "<!" not in message and "<@" not in message and "<http" not in message
