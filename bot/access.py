@@ -101,8 +101,12 @@ def _inherit(source: str, base: Rule, entry: Entry | None) -> Rule:
 
 
 def is_direct_message(channel_id: str, channel_name: str | None) -> bool:
-    name = channel_name or ""
-    return channel_id.startswith("D") or name == "directmessage" or name.startswith("mpdm-")
+    """Decided by the id: ``D…`` is a direct message. A group DM has a ``G…`` id (Slack names it
+    ``mpdm-…``); a channel anyone can name ``directmessage`` or ``mpdm-x`` has a ``C…`` id and
+    gets its own rule, never ``[direct_messages]``."""
+    return channel_id.startswith("D") or (
+        channel_id.startswith("G") and (channel_name or "").startswith("mpdm-")
+    )
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,9 @@ class Bot:
         try:
             response = await asyncio.wait_for(self.slack.auth_test(), 5.0)
             self.identity = dict(response.data) if isinstance(response.data, dict) else {}
+            installation = self.service.installation
+            installation.team_id = self.identity.get("team_id") or None
+            installation.enterprise_id = self.identity.get("enterprise_id") or None
             log.info(
                 "slack_connected", team=self.identity.get("team_id"), bot_user=self.identity.get("user_id")
             )

@@ -52,8 +52,17 @@ class Directory(Protocol):
 
 
 class RateLimiter(Protocol):
+    capacity: int
+    """The most lookups the budget allows in one window."""
+    per: str
+    """The window in words ("per minute")."""
+
     async def try_spend(self, user_key: str, cost: int) -> float | None:
         """Spend ``cost`` lookups; None when allowed, else seconds until the user may retry."""
+        ...
+
+    async def first_time(self, key: str) -> bool:
+        """True the first time ``key`` is seen within a window longer than a signature lives."""
         ...
 
 
@@ -81,6 +90,30 @@ class Asker:
     channel_id: str
     user_id: str
     channel_name: str | None = None
+    user_team_id: str | None = None
+    """The asker's own workspace (``user.team_id``); in a Slack Connect channel it can be another
+    organisation's."""
+    enterprise_id: str | None = None
+    """The asker's Enterprise Grid org, when the payload names one."""
+
+
+@dataclass(slots=True)
+class Installation:
+    """Where the bot is installed: filled from ``auth.test`` at start-up. Until it is known, the
+    payload's installing team stands in (``view.app_installed_team_id`` or ``team.id``)."""
+
+    team_id: str | None = None
+    enterprise_id: str | None = None
+
+    def is_external(self, asker: Asker) -> bool:
+        """True for a person of another organisation (Slack Connect): their workspace is neither ours
+        nor one of our Grid org's."""
+        theirs = asker.user_team_id
+        if not theirs:
+            return False
+        if self.enterprise_id and asker.enterprise_id == self.enterprise_id:
+            return False  # another workspace of the same Enterprise Grid org
+        return theirs != (self.team_id or asker.team_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +133,25 @@ class Accepted:
 
 Started = Immediate | Accepted
 
+_EXTERNAL = (
+    "People outside the organisation that installed this app can't look customers up here; "
+    "they see what the channel sees."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """An interaction's verdict: the query to run and what to mask, or (``query`` None) a refusal
+    whose ``decision.message`` says why."""
+
+    decision: Decision
+    query: Query | None
+    masked: frozenset[str]
+
+    @classmethod
+    def refuse(cls, rule: Rule, message: str, reason: str = "invalid") -> Permit:
+        return cls(Decision(False, reason, rule, message), None, frozenset())
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -110,6 +162,8 @@ class Answer:
     attempts: int
     fallback: bool
     """A bare digits id that no partner had, tried again as a BIK id."""
+    found_by: Query | None = None
+    """The query that found the customer (the BIK id after a fallback): what buttons must carry."""
 
 
 # -- the service -----------------------------------------------------------------------------------
@@ -125,6 +179,7 @@ class LookupService:
         limiter: RateLimiter | None = None,
         dashboard_url: str | None = None,
         audit: Audit | None = None,
+        installation: Installation | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bik = bik
@@ -133,6 +188,7 @@ class LookupService:
         self.limiter = limiter
         self.dashboard_url = dashboard_url
         self.audit = audit or Audit()
+        self.installation = installation or Installation()
         self._clock = clock
         # Concurrent lookups of the same id share one BIK call (single flight, nothing cached).
         # Requests with different masking never share one, by design: what is shared is the raw
@@ -158,7 +214,7 @@ class LookupService:
         visible_to_channel = rule.reply == "in_channel"
         # Access facts and the Slack Connect check are independent: ask Slack for both at once.
         decision, shared = await asyncio.gather(
-            self.check_access(asker),
+            self.check_access(asker, command=True),
             self._is_shared(asker.channel_id, needed=rule.allow and visible_to_channel),
         )
         if not decision.allowed:
@@ -181,7 +237,7 @@ class LookupService:
     async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
         return await self.directory.channel_is_shared(channel_id) if needed else False
 
-    async def check_access(self, asker: Asker) -> Decision:
+    async def check_access(self, asker: Asker, *, command: bool = False) -> Decision:
         """The policy decision for this asker here; Slack is asked only what the rule needs."""
         rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
         if not asker.channel_id or not asker.user_id:
@@ -189,6 +245,10 @@ class LookupService:
             return Decision(
                 False, "incomplete_request", rule, "This request came without a channel or a user."
             )
+        if command and self.installation.is_external(asker):
+            # Slack lets only the installing organisation run commands; one that claims otherwise
+            # is refused rather than trusted.
+            return Decision(False, "external_user", rule, _EXTERNAL)
         if not rule.allow:
             return decide(
                 self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=Facts()
@@ -221,16 +281,29 @@ class LookupService:
     async def _throttle(self, asker: Asker, *, cost: int) -> Immediate | None:
         if self.limiter is None:
             return None
-        retry_after = await self.limiter.try_spend(f"{asker.team_id}:{asker.user_id}", cost)
-        if retry_after is None:
+        message = await self.spend(asker, cost)
+        if message is None:
             return None
         self._audit(asker, outcome="rate_limited", queries=cost)
-        wait = max(1, round(retry_after))
-        return Immediate(
-            cards.text_message(
-                f":stopwatch: You've reached your limit of customer lookups for now. Try again in {wait} s."
+        return Immediate(cards.text_message(message))
+
+    async def spend(self, asker: Asker, cost: int) -> str | None:
+        """Spend ``cost`` lookups of this person's budget: None when allowed, else what to tell them.
+
+        Keyed by the user id alone (``U…``/``W…``): a payload's team id must not buy a fresh budget."""
+        if self.limiter is None:
+            return None
+        capacity = self.limiter.capacity
+        if cost > capacity:
+            return (
+                f":stopwatch: That's {cost} lookups at once; you may make at most {capacity} "
+                f"{self.limiter.per}. Ask for fewer ids."
             )
-        )
+        retry_after = await self.limiter.try_spend(asker.user_id, cost)
+        if retry_after is None:
+            return None
+        wait = max(1, round(retry_after))
+        return f":stopwatch: You've reached your limit of customer lookups for now. Try again in {wait} s."
 
     # step 2 ---------------------------------------------------------------------------------------
 
@@ -257,9 +330,14 @@ class LookupService:
                 attempts, fallback = exc.attempts, True
                 remaining = self.bik.timeout - (self._clock() - started)
                 fetched = await self._fetch(query.as_bik(), masked, budget=remaining)
-            return Answer(fetched, None, attempts + fetched.attempts, fallback)
+            return Answer(
+                fetched, None, attempts + fetched.attempts, fallback, query.as_bik() if fallback else query
+            )
         except BikError as exc:
             return Answer(None, exc, attempts + exc.attempts, fallback)
+        except Exception as exc:  # a bug or a pathological answer is still one answer
+            log.exception("lookup_crashed", query_kind=query.kind.value)
+            return Answer(None, Unexpected(type(exc).__name__), attempts, fallback)
 
     async def _one(self, accepted: Accepted, query: Query) -> Result:
         started = self._clock()
@@ -269,7 +347,7 @@ class LookupService:
         try:
             answer = await self.answer(query, masked)
             if answer.fetched is not None:
-                result = Found(query, mask_customer(answer.fetched.customer, masked))
+                result = Found(answer.found_by or query, mask_customer(answer.fetched.customer, masked))
                 status: int | None = answer.fetched.status
                 outcome = "found"
             else:
@@ -303,25 +381,42 @@ class LookupService:
 
     # interactions ---------------------------------------------------------------------------------
 
-    async def authorize_interaction(
-        self, asker: Asker, value: str, *, action: str
-    ) -> tuple[Decision, Query | None]:
-        """Re-check access for whoever clicked, where they clicked, and parse the button's value.
+    async def authorize_interaction(self, asker: Asker, value: str, *, action: str, private: bool) -> Permit:
+        """Re-check everything for whoever clicked, where they clicked, before any BIK call.
 
-        The value is only a query (``partner:abc``), parsed again like typed input; the customer is
-        then fetched from BIK again (:meth:`answer`), never taken from the payload. The query is None
-        when the click is refused (the decision says why).
+        The button's value is only a query (``partner:abc``), parsed again like typed input; the
+        customer is then fetched from BIK again (:meth:`answer`), never taken from the payload.
+        ``private``: the result is seen by the clicker alone (a modal opened from an ephemeral card);
+        otherwise — a card the whole channel reads, or a person of another organisation clicking —
+        it is masked as anything the whole channel reads. Each click spends one lookup of the
+        clicker's budget.
         """
         try:
             query = parse_query(value)
         except QueryError:
             self._audit(asker, action=action, outcome="invalid")
-            return Decision(False, "invalid", self.policy.defaults, "That button is no longer valid."), None
+            return Permit.refuse(self.policy.defaults, "That button is no longer valid.")
+        external = self.installation.is_external(asker)
+        if external and not private and action == "share":
+            self._audit(asker, action=action, query=query, outcome="denied", reason="external_user")
+            return Permit.refuse(self.policy.defaults, _EXTERNAL)
         decision = await self.check_access(asker)
         if not decision.allowed:
             self._audit(asker, action=action, query=query, outcome="denied", reason=decision.reason)
-            return decision, None
-        return decision, query
+            return Permit(decision, None, frozenset())
+        throttled = await self.spend(asker, 1)
+        if throttled is not None:
+            self._audit(asker, action=action, query=query, outcome="rate_limited")
+            return Permit(Decision(False, "rate_limited", decision.rule, throttled), None, frozenset())
+        for_channel = not private or external
+        shared = await self._is_shared(asker.channel_id, needed=for_channel)
+        masked = decision.rule.mask_for(visible_to_channel=for_channel, channel_shared=shared)
+        return Permit(decision, query, masked)
+
+    async def first_time(self, key: str) -> bool:
+        """Has this interaction (a signed request replayed within Slack's 5 minutes carries the same
+        key) not been seen before? Everything that posts for the channel asks first."""
+        return True if self.limiter is None else await self.limiter.first_time(key)
 
     # audit ----------------------------------------------------------------------------------------
 

@@ -13,25 +13,35 @@ import time
 
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 from bot.logs import get_logger
 
 log = get_logger("bik.ratelimit")
 NAMESPACE = "bik-slack"
+ONCE = parse("1/10 minutes")
+"""Slack refuses a signature older than 5 minutes: a request replayed later is refused anyway."""
 
 
 class UserRateLimiter:
     def __init__(self, rate: str, *, redis_url: str | None = None, redis_timeout: float = 0.5) -> None:
         self._item = parse(rate)
-        self._memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.capacity: int = self._item.amount
+        multiple = self._item.multiples
+        unit = self._item.GRANULARITY.name
+        self.per = f"per {unit}" if multiple == 1 else f"every {multiple} {unit}s"
+        memory = MemoryStorage()
+        self._memory = SlidingWindowCounterRateLimiter(memory)
+        self._memory_once = MovingWindowRateLimiter(memory)
         self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._shared_once: MovingWindowRateLimiter | None = None
         self._storage: Storage | None = None
         self._redis_timeout = redis_timeout
         if redis_url:
             uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
             self._storage = RedisStorage(uri, implementation="redispy", key_prefix=NAMESPACE)
             self._shared = SlidingWindowCounterRateLimiter(self._storage)
+            self._shared_once = MovingWindowRateLimiter(self._storage)
 
     @property
     def backend(self) -> str:
@@ -44,6 +54,16 @@ class UserRateLimiter:
             except Exception as exc:  # noqa: BLE001 - any Redis failure: fall back, say so
                 log.error("rate_limit_store_unavailable", error=type(exc).__name__, fallback="memory")
         return await self._spend(self._memory, user_key, cost)
+
+    async def first_time(self, key: str) -> bool:
+        """True the first time ``key`` is seen within :data:`ONCE`'s window, in every process when
+        Redis is shared: a signed request replayed within Slack's 5-minute window is seen twice."""
+        if self._shared_once is not None:
+            try:
+                return await asyncio.wait_for(self._shared_once.hit(ONCE, "once", key), self._redis_timeout)
+            except Exception as exc:  # noqa: BLE001 - any Redis failure: fall back, say so
+                log.error("rate_limit_store_unavailable", error=type(exc).__name__, fallback="memory")
+        return await self._memory_once.hit(ONCE, "once", key)
 
     async def _spend(self, limiter: SlidingWindowCounterRateLimiter, key: str, cost: int) -> float | None:
         if await limiter.hit(self._item, key, cost=cost):

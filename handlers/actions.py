@@ -1,5 +1,7 @@
 """Button listeners. Each one re-checks the access policy for the channel it is used in and the user
-who clicked, and re-fetches the customer from BIK: a button's value is only a query, never data.
+who clicked, spends the clicker's rate limit, and re-fetches the customer from BIK: a button's value
+is only a query, never data. What a click shows is masked for who can see it: a modal opened from a
+card the whole channel reads is masked as that card is.
 """
 
 from __future__ import annotations
@@ -24,19 +26,58 @@ ANY = re.compile(".*")
 Ack = Callable[..., Awaitable[Any]]
 
 
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """``body[key]`` when it is an object; Slack sends ``null`` or leaves many out."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def asker_from_action(body: dict[str, Any]) -> Asker:
-    channel = body.get("channel") or {}
+    """Who clicked, where, as Slack really sends it: ``team`` is ``null`` in org-wide installs,
+    ``channel`` is absent in modals and the Home tab, ``user.team_id`` is the clicker's own
+    workspace (another organisation's, in Slack Connect)."""
+    channel, user, view = _object(body, "channel"), _object(body, "user"), _object(body, "view")
+    installing_team = (
+        view.get("app_installed_team_id")
+        or _object(body, "team").get("id")
+        or user.get("team_id")
+        or view.get("team_id")
+    )
     return Asker(
-        team_id=str((body.get("team") or {}).get("id") or ""),
-        channel_id=str(channel.get("id") or ""),
-        user_id=str((body.get("user") or {}).get("id") or ""),
+        team_id=str(installing_team or ""),
+        channel_id=str(channel.get("id") or _object(body, "container").get("channel_id") or ""),
+        user_id=str(user.get("id") or ""),
         channel_name=channel.get("name"),
+        user_team_id=user.get("team_id"),
+        enterprise_id=_object(body, "enterprise").get("id") or _object(body, "team").get("enterprise_id"),
     )
 
 
 def _value(body: dict[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value") or "")
+
+
+def _on_private_message(body: dict[str, Any]) -> bool:
+    """Was the button on a message only the clicker sees? Only Slack's own ``container`` can say so
+    (not the button's value); anything else — an in-channel or shared card, an unknown container —
+    counts as read by the whole channel."""
+    container = _object(body, "container")
+    return container.get("type") == "message" and container.get("is_ephemeral") is True
+
+
+def _replay_key(body: dict[str, Any], asker: Asker) -> str:
+    actions = body.get("actions") or [{}]
+    container = _object(body, "container")
+    return ":".join(
+        (
+            "share",
+            asker.user_id,
+            asker.channel_id,
+            str(container.get("message_ts") or ""),
+            str(actions[0].get("action_ts") or ""),
+        )
+    )
 
 
 class ActionHandlers:
@@ -64,33 +105,45 @@ class ActionHandlers:
     async def _share(self, body: dict[str, Any]) -> None:
         asker = asker_from_action(body)
         response_url = str(body.get("response_url") or "")
-        decision, query = await self._service.authorize_interaction(asker, _value(body), action="share")
-        if query is None:
-            await self._tell(response_url, ":no_entry_sign: " + decision.message)
+        if not await self._service.first_time(_replay_key(body, asker)):
+            # The same signed click again (a replay within Slack's 5 minutes): it was answered once.
+            log.warning("interaction_replayed", action="share", user=asker.user_id)
             return
-        rule = decision.rule
-        if not rule.share:
+        permit = await self._service.authorize_interaction(asker, _value(body), action="share", private=False)
+        if permit.query is None:
+            await self._tell(response_url, ":no_entry_sign: " + permit.decision.message)
+            return
+        query, masked = permit.query, permit.masked
+        if not permit.decision.rule.share:
             self._service.audit_interaction(asker, query, outcome="denied", reason="share_not_allowed")
             await self._tell(
                 response_url, ":no_entry_sign: Sharing customer cards is turned off in this channel."
             )
             return
-        shared = await self._service.directory.channel_is_shared(asker.channel_id)
-        masked = rule.mask_for(visible_to_channel=True, channel_shared=shared)
-        answer = await self._service.answer(query, masked)
-        if answer.fetched is None:
-            assert answer.error is not None
-            self._service.audit_interaction(asker, query, outcome=answer.error.kind, masked=masked)
-            await self._tell(response_url, cards.error_text(Failed(query, answer.error, answer.fallback)))
+        try:
+            answer = await self._service.answer(query, masked)
+            if answer.fetched is None:
+                assert answer.error is not None
+                self._service.audit_interaction(asker, query, outcome=answer.error.kind, masked=masked)
+                error = Failed(query, answer.error, answer.fallback)
+                await self._tell(response_url, cards.error_text(error))
+                return
+            view = View(
+                requester_id=asker.user_id,
+                response_type="in_channel",
+                dashboard_url=self._dashboard_url,
+                masked=masked,
+                shared_by=asker.user_id,
+            )
+            found = Found(answer.found_by or query, mask_customer(answer.fetched.customer, masked))
+            message = cards.lookup_message([found], view)
+        except Exception:
+            log.exception("share_failed")
+            self._service.audit_interaction(asker, query, outcome="error", masked=masked)
+            await self._tell(
+                response_url, ":warning: The bot could not share this customer. The error is logged."
+            )
             return
-        view = View(
-            requester_id=asker.user_id,
-            response_type="in_channel",
-            dashboard_url=self._dashboard_url,
-            masked=masked,
-            shared_by=asker.user_id,
-        )
-        message = cards.lookup_message([Found(query, mask_customer(answer.fetched.customer, masked))], view)
         delivered = await self._poster.post(
             response_url, {**message, "replace_original": False}, purpose="share"
         )
@@ -117,20 +170,29 @@ class ActionHandlers:
         self, body: dict[str, Any], client: AsyncWebClient, view_id: str | None
     ) -> None:
         asker = asker_from_action(body)
-        decision, query = await self._service.authorize_interaction(asker, _value(body), action="addresses")
-        if query is None:
-            view = cards.notice_modal("Not allowed", decision.message)
+        permit = await self._service.authorize_interaction(
+            asker, _value(body), action="addresses", private=_on_private_message(body)
+        )
+        if permit.query is None:
+            view = cards.notice_modal("Not allowed", permit.decision.message)
         else:
-            masked = decision.rule.mask  # the modal is seen only by the person who clicked
-            answer = await self._service.answer(query, masked)
-            if answer.fetched is None:
-                assert answer.error is not None
-                error = Failed(query, answer.error, answer.fallback)
-                view = cards.notice_modal("Addresses", cards.error_text(error))
-                outcome = answer.error.kind
-            else:
-                view = cards.addresses_modal(mask_customer(answer.fetched.customer, masked), masked=masked)
-                outcome = "found"
+            query, masked = permit.query, permit.masked
+            try:
+                answer = await self._service.answer(query, masked)
+                if answer.fetched is None:
+                    assert answer.error is not None
+                    error = Failed(query, answer.error, answer.fallback)
+                    view = cards.notice_modal("Addresses", cards.error_text(error))
+                    outcome = answer.error.kind
+                else:
+                    view = cards.addresses_modal(
+                        mask_customer(answer.fetched.customer, masked), masked=masked
+                    )
+                    outcome = "found"
+            except Exception:
+                log.exception("addresses_failed")
+                view = cards.notice_modal("Addresses", ":warning: The bot could not show these addresses.")
+                outcome = "error"
             self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, action="addresses")
         try:
             await client.views_update(view_id=view_id, view=view)

@@ -37,6 +37,8 @@ def asker_from_command(body: dict[str, Any]) -> Asker:
         channel_id=str(body.get("channel_id") or ""),
         user_id=str(body.get("user_id") or ""),
         channel_name=body.get("channel_name"),
+        user_team_id=body.get("team_id") or None,
+        enterprise_id=body.get("enterprise_id") or None,
     )
 
 

@@ -64,6 +64,13 @@ def test_the_spec_example_loads_with_inheritance(tmp_path):
     assert policy.rule_for("G0123", "mpdm-a--b-1").source == "[direct_messages]"
 
 
+@pytest.mark.parametrize("name", ["directmessage", "mpdm-alice--bob-1", "privategroup"])
+def test_a_channel_named_like_a_dm_gets_its_channel_rule_not_the_dm_rule(tmp_path, name):
+    policy = load("[defaults]\nallow = false\n[direct_messages]\nallow = true\n", tmp_path)
+    assert policy.rule_for("C0123ABCD", name).source == "[defaults]"
+    assert policy.rule_for("C0123ABCD", name).allow is False
+
+
 def test_channel_entries_inherit_every_key_left_out_from_defaults(tmp_path):
     policy = load(
         '[defaults]\nreply = "in_channel"\nmask = ["address"]\nshare = false\n[channels.C1X]\nallow = true\n',

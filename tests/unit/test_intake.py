@@ -89,11 +89,13 @@ def test_an_events_api_body_is_json():
 
 @pytest.mark.parametrize(
     "raw",
-    [b"\xff\xfe", b"payload=not-json", b"payload=" + b"[" * 100_000, b"[1,2]"],
+    [b"\xff\xfe", b"payload=not-json", b"payload=" + b"[" * 100_000, b"[1,2]", b"{" * 100_000],
 )
 def test_unreadable_bodies_are_refused_with_400(raw):
     with pytest.raises(Refusal) as caught:
-        parse_body(raw, "application/x-www-form-urlencoded" if raw.startswith(b"payload") else None)
+        parse_body(
+            raw, "application/x-www-form-urlencoded" if raw.startswith(b"payload") else "application/json"
+        )
     assert caught.value.status == 400
 
 
@@ -144,9 +146,8 @@ def test_parsing_never_raises_anything_but_a_refusal(body, content_type):
         assert refusal.status == 400
 
 
-def test_a_flood_of_one_event_is_logged_once_per_period(caplog):
+def test_a_flood_of_one_event_is_logged_once_per_period(capsys):
     quiet = QuietLog("bad_signature", every=60)
-    with caplog.at_level("WARNING"):
-        for _ in range(1000):
-            quiet.warning(reason="bad signature")
-    assert sum("bad_signature" in r.getMessage() for r in caplog.records) == 1
+    for _ in range(1000):
+        quiet.warning(reason="bad signature")
+    assert capsys.readouterr().out.count("bad_signature") == 1
