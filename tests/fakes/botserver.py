@@ -1,5 +1,6 @@
 """The real ASGI app under uvicorn on 127.0.0.1:<free port>, in a thread, and a client that sends
-requests exactly as Slack does (form-encoded, signed with the signing secret)."""
+requests exactly as Slack does (shaped like the captures in ``tests/payloads``, form-encoded or JSON,
+signed with the signing secret)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import uvicorn
@@ -17,10 +17,16 @@ from slack_sdk.signature import SignatureVerifier
 from bot.access import Policy
 from bot.app import Bot, build_asgi, build_bot
 from bot.config import Settings
+from tests import payloads
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-token-000000"
 BIK_TOKEN = "dGVzdC1rZXk6dGVzdC1zZWNyZXQ="
+
+# The ids every test request carries unless a test says otherwise.
+TEAM = "T1"
+APP = "A1"
+TRIGGER = "1.2.3"
 
 
 class BotServer:
@@ -61,7 +67,9 @@ class BotServer:
 
 
 class SlackClient:
-    """Sends what Slack sends: signed form posts to /slack/events."""
+    """Sends what Slack sends: signed posts to /slack/events, built from the payload corpus
+    (``tests/payloads``), so every test exercises the shapes Slack really sends (``"enterprise": null``
+    and the rest), with only the ids a test cares about replaced."""
 
     def __init__(self, base_url: str, *, secret: str = SIGNING_SECRET) -> None:
         self.base_url = base_url
@@ -75,13 +83,15 @@ class SlackClient:
         timestamp: int | None = None,
         secret: str | None = None,
         signature: str | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> httpx.Response:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         verifier = SignatureVerifier(secret or self.secret)
+        signed = signature or verifier.generate_signature(timestamp=ts, body=body) or ""
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature or verifier.generate_signature(timestamp=ts, body=body),
+            "X-Slack-Signature": signed,
         }
         return self.http.post(self.base_url + "/slack/events", content=body.encode(), headers=headers)
 
@@ -96,22 +106,20 @@ class SlackClient:
         command: str = "/bik-customer",
         **kw: Any,
     ) -> httpx.Response:
-        form = {
-            "token": "deprecated",
-            "team_id": "T1",
-            "team_domain": "test",
-            "channel_id": channel,
-            "channel_name": channel_name,
-            "user_id": user,
-            "user_name": "agent",
-            "command": command,
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
-        return self.post(urlencode(form), **kw)
+        """A slash command shaped like ``tests/payloads/command_plain.json``."""
+        body = payloads.form_body(
+            "command_plain",
+            team_id=TEAM,
+            channel_id=channel,
+            channel_name=channel_name,
+            user_id=user,
+            command=command,
+            text=text,
+            api_app_id=APP,
+            response_url=response_url,
+            trigger_id=TRIGGER,
+        )
+        return self.post(body, **kw)
 
     def action(
         self,
@@ -123,27 +131,28 @@ class SlackClient:
         user: str = "U1",
         **kw: Any,
     ) -> httpx.Response:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": "T1", "domain": "test"},
-            "user": {"id": user, "username": "agent", "team_id": "T1"},
-            "api_app_id": "A1",
-            "token": "deprecated",
-            "container": {"type": "message", "is_ephemeral": True},
-            "trigger_id": "1.2.3",
-            "channel": {"id": channel, "name": "support"},
-            "response_url": response_url,
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "b1",
-                    "type": "button",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        return self.post(urlencode({"payload": json.dumps(payload)}), **kw)
+        """A button click on our ephemeral reply, shaped like ``block_actions_ephemeral.json``."""
+        payload = payloads.interaction(
+            "block_actions_ephemeral",
+            action_id=action_id,
+            value=value,
+            channel=channel,
+            user=user,
+            team=TEAM,
+            response_url=response_url,
+            api_app_id=APP,
+            trigger_id=TRIGGER,
+        )
+        return self.interaction(payload, **kw)
+
+    def interaction(self, payload: dict[str, Any], **kw: Any) -> httpx.Response:
+        """Any interaction payload (block_actions, view_submission, shortcut...), signed, as
+        ``payload=<json>`` in a form body."""
+        return self.post(payloads.interaction_body(payload), **kw)
+
+    def event(self, body: dict[str, Any], **kw: Any) -> httpx.Response:
+        """An Events API body (event_callback, url_verification), signed, as JSON."""
+        return self.post(json.dumps(body), content_type="application/json", **kw)
 
 
 def wait_for(probe: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
