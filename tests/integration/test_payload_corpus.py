@@ -88,6 +88,58 @@ def json_or_none(text: str) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+# -- the corpus itself ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", payloads.KINDS)
+def test_every_kind_names_its_source_and_loads_without_it(kind):
+    assert len(payloads.source(kind)) > 40
+    first, second = payloads.load(kind), payloads.load(kind)
+    assert "_source" not in first and first == second and first is not second
+    first.clear()
+    assert payloads.load(kind) == second  # a test's edits never leak into the next
+
+
+def test_the_quirks_that_broke_the_last_release_stay_in_the_corpus():
+    """The corpus must not be 'cleaned up' into the shapes our code expected (FACTS.md)."""
+    ephemeral = payloads.load("block_actions_ephemeral")
+    assert ephemeral["enterprise"] is None and ephemeral["is_enterprise_install"] is False
+    assert "message" not in ephemeral and ephemeral["container"]["is_ephemeral"] is True
+    assert payloads.load("block_actions_in_channel")["message"]["blocks"]
+    for kind in ("block_actions_modal", "block_actions_home", "shortcut_global"):
+        shape = payloads.load(kind)
+        assert "channel" not in shape and "response_url" not in shape, kind
+    assert payloads.load("block_actions_home")["view"]["close"] is None
+    org_wide = payloads.load("block_actions_org_wide")
+    assert org_wide["team"] is None and org_wide["is_enterprise_install"] is True
+    connect = payloads.load("block_actions_slack_connect")
+    assert connect["user"]["team_id"] != connect["team"]["id"]
+    for kind in ("shortcut_global", "shortcut_message"):
+        assert "api_app_id" not in payloads.load(kind), kind
+    assert payloads.load("view_closed")["view"]["previous_view_id"] is None
+    assert payloads.load("event_callback_app_home_opened")["authorizations"][0]["team_id"] is None
+    assert payloads.command_form("command_plain")["is_enterprise_install"] == "false"
+
+
+def test_interaction_replaces_only_what_the_shape_has():
+    modal = payloads.interaction(
+        "block_actions_modal", channel="CALLOWED", user="U1", team="T1", response_url="https://x/y"
+    )
+    assert "channel" not in modal and "response_url" not in modal
+    assert modal["user"]["id"] == "U1" and modal["view"]["app_installed_team_id"] == "T1"
+    org_wide = payloads.interaction("block_actions_org_wide", team="T1", channel="CALLOWED")
+    assert org_wide["team"] is None and org_wide["user"]["team_id"] == "T1"
+    assert org_wide["channel"]["id"] == org_wide["container"]["channel_id"] == "CALLOWED"
+    connect = payloads.interaction("block_actions_slack_connect", team="T1")
+    assert connect["team"]["id"] == "T1" and connect["user"]["team_id"] != "T1"
+    shortcut = payloads.interaction("shortcut_global", api_app_id="A1", response_url="https://x/y")
+    assert "api_app_id" not in shortcut and "response_url" not in shortcut
+    with pytest.raises(ValueError):
+        payloads.interaction("command_plain")
+    with pytest.raises(KeyError):
+        payloads.load("no_such_kind")
+
+
 # -- HTTP -------------------------------------------------------------------------------------------
 
 
