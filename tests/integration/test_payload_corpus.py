@@ -67,7 +67,12 @@ def header(message: dict[str, Any]) -> str | None:
 
 
 def check_answer(
-    kind: str, body: dict[str, Any], ack: dict[str, Any] | None, hook: str | None, slack: FakeSlack
+    kind: str,
+    body: dict[str, Any],
+    ack: dict[str, Any] | None,
+    hook: str | None,
+    slack: FakeSlack,
+    bik: FakeBik,
 ) -> None:
     """What Slack shows the user, beyond the 200/ack: the same over HTTP and Socket Mode."""
     if "command" in body:
@@ -77,7 +82,23 @@ def check_answer(
     elif is_share_click(body) and hook is not None:
         posted = wait_for(lambda: slack.posts(hook))
         assert len(posted) == 1, f"{kind}: {len(posted)} posts to the response_url"
-        assert posted[0]["response_type"] == "in_channel" and header(posted[0]) == NAME, f"{kind}: {posted}"
+        if from_another_organisation(body):
+            # Slack Connect: only the installing organisation may look customers up (FACTS.md);
+            # the clicker alone is told so, nothing is fetched or shared.
+            assert posted[0]["response_type"] == "ephemeral" and header(posted[0]) != NAME, (
+                f"{kind}: {posted}"
+            )
+            assert bik.count() == 0, f"{kind}: BIK was asked for a refused click"
+        else:
+            assert posted[0]["response_type"] == "in_channel" and header(posted[0]) == NAME, (
+                f"{kind}: {posted}"
+            )
+
+
+def from_another_organisation(body: dict[str, Any]) -> bool:
+    """A clicker whose own workspace is not the installing one (the corpus' Slack Connect shape)."""
+    user = body.get("user") or {}
+    return user.get("team_id") not in (None, TEAM)
 
 
 def json_or_none(text: str) -> dict[str, Any] | None:
@@ -155,7 +176,7 @@ def test_every_kind_is_answered_over_http(kind, start_bot, bik, slack, logs):
     else:
         response = client.event(body)
     assert response.status_code == 200, f"{kind}: HTTP {response.status_code} {response.text[:200]!r}"
-    check_answer(kind, body, json_or_none(response.text), hook, slack)
+    check_answer(kind, body, json_or_none(response.text), hook, slack, bik)
     if is_share_click(body) and hook is None:
         # A Share click where the shape has no channel and no response_url (a modal, the Home tab):
         # refused in the audit log, nothing fetched, nothing crashed.
@@ -228,7 +249,7 @@ def socket_mode(socket_bot: BotProcess, slack: FakeSlack, _fresh_fakes: None) ->
 
 
 @pytest.mark.parametrize("kind", payloads.SOCKET_MODE_KINDS)
-def test_every_kind_is_acknowledged_over_socket_mode(kind, socket_mode, slack):
+def test_every_kind_is_acknowledged_over_socket_mode(kind, socket_mode, bik, slack):
     assert socket_mode.proc is not None and socket_mode.proc.poll() is None, socket_mode.logs()[-2000:]
     wait_for(lambda: slack.sockets, timeout=20)
     body, hook = prepared(kind, slack)
@@ -240,4 +261,4 @@ def test_every_kind_is_acknowledged_over_socket_mode(kind, socket_mode, slack):
         pytest.fail(
             f"{kind}: no ack for the {payloads.envelope_type(kind)} envelope within 5 s; bot log:\n{tail}"
         )
-    check_answer(kind, body, ack.get("payload"), hook, slack)
+    check_answer(kind, body, ack.get("payload"), hook, slack, bik)
