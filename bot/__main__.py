@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.access import Policy, PolicyError
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.logs import configure_logging, get_logger
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +88,18 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     import uvicorn
 
+    from bot import server
+
+    limits = server.limits()  # the internal knobs, checked here: a bad one is one line, not a dead worker
+    nofile_before, nofile = server.raise_fd_limit()  # inherited by uvicorn's worker processes
+    get_logger("bik.server").info(
+        "connection_limits",
+        header_timeout=limits.header_timeout,
+        body_timeout=limits.body_timeout,
+        max_connections=server.connection_cap(limits.max_connections),
+        nofile=nofile,
+        nofile_before=nofile_before,
+    )
     # uvicorn handles SIGTERM itself (stop accepting, finish requests, lifespan shutdown drains the
     # lookups in flight), then restores this handler and re-raises the signal: exit 0, not -15.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -102,6 +114,11 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=5,  # requests are answered within 2 s; then 25 s to drain lookups
         timeout_keep_alive=65,
+        # Header/body deadlines and a connection cap. A string: each worker imports it when it loads
+        # the app, after it answers uvicorn's health pings (a class would be unpickled before).
+        http="bot.server:BoundedHttpToolsProtocol",
+        ws="none",  # the app serves no WebSocket; an upgrade request is answered as plain HTTP
+        # limit_concurrency stays unset: it counts half-open connections and would 503 real requests
     )
     return 0
 
