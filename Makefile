@@ -6,12 +6,22 @@ UV     := $(TOOLS)/bin/uv
 SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Trust the system's certificate store, as pip and curl do: behind a company proxy that intercepts TLS,
+# its CA is there and nowhere else. uv reads the platform store with UV_SYSTEM_CERTS (UV_NATIVE_TLS
+# before uv 0.9); the tools venv's pip is pointed at the system bundle unless PIP_CERT is already set.
+export UV_SYSTEM_CERTS := 1
+SYSTEM_CA := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
+ifeq ($(origin PIP_CERT),undefined)
+ifneq ($(SYSTEM_CA),)
+export PIP_CERT := $(SYSTEM_CA)
+endif
+endif
 
 .PHONY: setup demo test lint typecheck unit integration serve sandbox bench soak policy-check doctor clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet 'uv>=0.5'
+	$(TOOLS)/bin/pip install --quiet 'uv>=0.13'  # 0.13: UV_SYSTEM_CERTS
 
 $(SYNCED): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --all-groups --python $(PYTHON)
