@@ -3,6 +3,11 @@
 Per-test state (channels, users, user groups) answers ``conversations.info``, ``users.info`` and
 ``usergroups.users.list``; ``fail(method, how)`` makes a method answer 500, hang or rate-limit.
 ``POST /hooks/<id>`` records what the bot delivers to a response_url; ``hook_fail`` scripts faults.
+
+Every message, modal and Home view the bot sends here (response_url posts, Socket Mode ack payloads,
+``views.*``, ``chat.postMessage``/``postEphemeral``/``update``/``unfurl``) is checked with our Block Kit
+checks and slack_sdk's (tests/blockkit.py); what they find is kept in ``block_kit_problems``, which the
+integration tests assert is empty after each test.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tests.blockkit import attachment_problems, message_problems, view_problems
 from tests.fakes.threaded import ThreadedServer
+
+VIEW_METHODS = ("views.open", "views.update", "views.publish", "views.push")
+MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update")
+# Web API arguments that carry JSON: a form-encoded call sends them as JSON strings.
+JSON_ARGUMENTS = ("view", "blocks", "attachments", "unfurls", "user_auth_blocks", "metadata")
 
 
 class FakeSlack:
@@ -50,6 +61,7 @@ class FakeSlack:
             self.auth_error: str | None = None
             self.sockets: list[web.WebSocketResponse] = []
             self.socket_acks: dict[str, dict[str, Any]] = {}
+            self.block_kit_problems: list[str] = []
 
     # -- state helpers used by tests ---------------------------------------------------------------
 
@@ -91,6 +103,7 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await self._params(request)
+        self._check_call(method, params)
         with self._lock:
             self.calls.append((method, params))
             queued = self.failures.get(method)
@@ -136,7 +149,128 @@ class FakeSlack:
             return {"ok": True, "url": self.server.url.replace("http://", "ws://") + "/socket"}
         if method in ("views.open", "views.update"):
             return {"ok": True, "view": {"id": params.get("view_id") or "V123"}}
+        if method in ("views.publish", "views.push"):
+            return {"ok": True, "view": self._view_answer(method, params)}
+        if method == "chat.postMessage":
+            ts = self._ts()
+            channel = str(params.get("channel"))
+            return {"ok": True, "channel": channel, "ts": ts, "message": self._message_answer(params, ts)}
+        if method == "chat.update":
+            ts = str(params.get("ts"))
+            message = self._message_answer(params, ts)
+            return {
+                "ok": True,
+                "channel": str(params.get("channel")),
+                "ts": ts,
+                "text": message["text"],
+                "message": message,
+            }
+        if method == "chat.unfurl":
+            return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
+
+    def _ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ids):06d}"
+
+    def _view_answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The view as Slack echoes it back: what was sent, plus the fields Slack fills in."""
+        sent = _json(params.get("view"))
+        view = sent if isinstance(sent, dict) else {}
+        view_id = f"V{next(self._ids):08d}"
+        return {
+            "id": view_id,
+            "team_id": "T1",
+            "type": view.get("type", "home" if method == "views.publish" else "modal"),
+            "title": view.get("title"),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{next(self._ids):08d}",
+            "clear_on_close": view.get("clear_on_close", False),
+            "notify_on_close": view.get("notify_on_close", False),
+            "root_view_id": "V123" if method == "views.push" else view_id,
+            "previous_view_id": None,
+            "app_id": "A1",
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": "T1",
+            "bot_id": "B1",
+        }
+
+    @staticmethod
+    def _message_answer(params: dict[str, Any], ts: str) -> dict[str, Any]:
+        """The posted message as Slack returns it."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": "UBOT",
+            "bot_id": "B1",
+            "app_id": "A1",
+            "team": "T1",
+            "text": str(params.get("text") or ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments"):
+            value = _json(params.get(key))
+            if value:
+                message[key] = value
+        if params.get("thread_ts"):
+            message["thread_ts"] = str(params["thread_ts"])
+        return message
+
+    # -- Block Kit checks on what the bot sends -----------------------------------------------------
+
+    def _record(self, where: str, problems: list[str]) -> None:
+        if problems:
+            with self._lock:
+                self.block_kit_problems.extend(f"{where}: {problem}" for problem in problems)
+
+    def _check_call(self, method: str, params: dict[str, Any]) -> None:
+        if method not in (*VIEW_METHODS, *MESSAGE_METHODS, "chat.unfurl"):
+            return
+        decoded = dict(params)
+        for key in JSON_ARGUMENTS:
+            if isinstance(params.get(key), str):
+                try:
+                    decoded[key] = json.loads(params[key])
+                except ValueError:
+                    self._record(method, [f"{key} is not JSON: {params[key][:120]!r}"])
+                    return
+        if method in VIEW_METHODS:
+            view = decoded.get("view")
+            if view is None:
+                self._record(method, ["no view"])
+            else:
+                self._record(method, view_problems(view))
+        elif method in MESSAGE_METHODS:
+            message = {k: decoded[k] for k in ("text", "blocks", "attachments") if k in decoded}
+            self._record(method, message_problems(message))
+        else:
+            self._check_unfurls(decoded)
+
+    def _check_ack(self, where: str, payload: dict[str, Any]) -> None:
+        """An ack's payload: a message, or a view submission's ``response_action`` (maybe with a view),
+        or a select menu's options (no Block Kit blocks)."""
+        if "response_action" in payload:
+            if "view" in payload:
+                self._record(where, view_problems(_json(payload["view"])))
+        elif not {"options", "option_groups"} & payload.keys():
+            self._record(where, message_problems(payload))
+
+    def _check_unfurls(self, params: dict[str, Any]) -> None:
+        """``unfurls``: {url: attachment}; an attachment shows ``blocks`` (up to 50, as a message's)."""
+        unfurls = params.get("unfurls")
+        if not isinstance(unfurls, dict) or not unfurls:
+            self._record(
+                "chat.unfurl", [f"unfurls is not a non-empty object of url -> attachment: {unfurls!r}"]
+            )
+            return
+        for url, attachment in unfurls.items():
+            self._record(f"chat.unfurl {url}", attachment_problems(attachment))
+        if "user_auth_blocks" in params:
+            blocks = {"blocks": params["user_auth_blocks"]}
+            self._record("chat.unfurl user_auth_blocks", attachment_problems(blocks))
 
     # -- Socket Mode -------------------------------------------------------------------------------
 
@@ -148,6 +282,8 @@ class FakeSlack:
             self.sockets.append(ws)
         async for message in ws:
             data = json.loads(message.data)
+            if isinstance(data.get("payload"), dict):
+                self._check_ack(f"socket ack {data.get('envelope_id')}", data["payload"])
             if "envelope_id" in data:
                 with self._lock:
                     self.socket_acks[data["envelope_id"]] = data
@@ -174,6 +310,7 @@ class FakeSlack:
     async def _hook(self, request: web.Request) -> web.StreamResponse:
         hook = request.match_info["hook"]
         body = await request.json()
+        self._record(f"response_url hook {hook}", message_problems(body))
         with self._lock:
             self.hook_attempts[hook] += 1
             queued = self.hook_failures.get(hook)
@@ -194,3 +331,13 @@ class FakeSlack:
     def attempts(self, url: str) -> int:
         with self._lock:
             return self.hook_attempts[url.rsplit("/", 1)[1]]
+
+
+def _json(value: Any) -> Any:
+    """A Web API argument that may arrive as a JSON string (form-encoded calls)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

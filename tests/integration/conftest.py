@@ -97,9 +97,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_fakes(bik: FakeBik, slack: FakeSlack) -> None:
+def _fresh_fakes(bik: FakeBik, slack: FakeSlack) -> Iterator[None]:
     bik.reset()
     slack.reset()
+    yield
+    # A second opinion on everything the bot sent Slack during the test: our Block Kit checks and
+    # slack_sdk's models (tests/blockkit.py). Acks are checked where tests read them.
+    problems = list(slack.block_kit_problems)
+    assert problems == [], "the bot sent Slack invalid Block Kit:\n" + "\n".join(problems)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from tests.blockkit import assert_valid_message
 from tests.fakes import bik as b
 from tests.fakes.botserver import BIK_TOKEN, wait_for
 
@@ -16,6 +17,7 @@ def test_documented_example_arrives_in_the_ack(bot, bik, slack):
     elapsed = time.monotonic() - started
     assert response.status_code == 200
     message = response.json()
+    assert_valid_message(message, safe=True)  # our limits and slack_sdk's models
     assert message["response_type"] == "ephemeral"
     assert message["blocks"][0] == {
         "type": "header",
@@ -63,6 +65,7 @@ def test_bare_digits_not_found_as_partner_id_are_tried_as_bik_id(bot, bik, slack
 def test_not_found_names_the_id_and_its_kind(bot, slack):
     _, client = bot
     message = client.command("partner:nobody-here", response_url=slack.new_hook()).json()
+    assert_valid_message(message, safe=True)
     assert "No customer with partner id `nobody-here`" in message["blocks"][0]["text"]["text"]
     assert "nobody-here" in message["text"]
 
@@ -70,6 +73,7 @@ def test_not_found_names_the_id_and_its_kind(bot, slack):
 def test_several_queries_make_one_reply_with_a_card_each(bot, bik, slack):
     _, client = bot
     message = client.command("abcd-122345 vip-7 partner:missing", response_url=slack.new_hook()).json()
+    assert_valid_message(message, safe=True)
     headers = [blk["text"]["text"] for blk in message["blocks"] if blk["type"] == "header"]
     assert headers == ["Test Last", "Meera Iyer"]
     assert any(
@@ -97,6 +101,7 @@ def test_slow_bik_gets_a_placeholder_ack_then_one_reply_through_response_url(sta
     response = client.command("abcd-122345", response_url=hook)
     ack_time = time.monotonic() - started
     assert response.status_code == 200
+    assert_valid_message(response.json())
     assert "slow" in response.json()["text"]
     assert ack_time < 0.7
     [posted] = wait_for(lambda: slack.posts(hook), timeout=5)
@@ -109,6 +114,7 @@ def test_help_and_empty_text_show_usage_without_calling_bik(bot, bik, slack):
     _, client = bot
     for text in ("help", "", "   "):
         message = client.command(text, response_url=slack.new_hook()).json()
+        assert_valid_message(message)
         assert "partner:<id>" in message["blocks"][0]["text"]["text"]
     assert bik.count() == 0
 
@@ -125,6 +131,7 @@ def test_invalid_input_is_named_and_makes_no_bik_call(bot, bik, slack):
     for text, expected in cases.items():
         response = client.command(text, response_url=slack.new_hook())
         assert response.status_code == 200
+        assert_valid_message(response.json())
         assert expected in response.json()["blocks"][0]["text"]["text"], text
     assert bik.count() == 0
 
@@ -138,6 +145,7 @@ def test_typed_angle_brackets_are_unescaped_into_the_id(bot, bik, slack):
 def test_channel_not_in_policy_is_denied_with_how_to_allow_it_and_no_bik_call(bot, bik, slack):
     _, client = bot
     message = client.command("abcd-122345", channel="CNOTLISTED", response_url=slack.new_hook()).json()
+    assert_valid_message(message)
     text = message["blocks"][0]["text"]["text"]
     assert "`CNOTLISTED`" in text and "[channels.CNOTLISTED]" in text and "allow = true" in text
     assert bik.count() == 0

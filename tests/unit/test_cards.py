@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +10,7 @@ from bot.bik.models import Customer
 from bot.cards import Failed, Found, View, esc, lookup_message
 from bot.query import Kind, Query
 from bot.sandbox import CUSTOMERS
-from tests.blockkit import check_limits, check_safe, texts
+from tests.blockkit import check_limits, check_safe, check_view_limits, sdk_problems, texts
 
 Q = Query(Kind.PARTNER, "abcd-122345")
 VIEW = View(requester_id="U1", share_button=True)
@@ -19,6 +20,11 @@ def card(record, view=VIEW, query=Q):
     return lookup_message([Found(query, Customer.model_validate(record))], view)
 
 
+def check_sdk(message):
+    """The second opinion: slack_sdk's Block Kit models read every block (or the view) as we built it."""
+    assert sdk_problems(message) == []
+
+
 def all_text(message):
     return "\n".join(t for _, t in texts(message))
 
@@ -26,6 +32,7 @@ def all_text(message):
 def test_example_card_has_header_fields_address_assets_and_footer():
     message = card(CUSTOMERS[0])
     check_limits(message)
+    check_sdk(message)
     check_safe(message)
     kinds = [b["type"] for b in message["blocks"]]
     assert kinds == ["header", "section", "section", "section", "actions", "context"]
@@ -41,6 +48,7 @@ def test_example_card_has_header_fields_address_assets_and_footer():
 def test_every_optional_field_absent_still_gives_a_valid_card():
     message = card({"id": 9})
     check_limits(message)
+    check_sdk(message)
     check_safe(message)
     assert message["blocks"][0]["text"]["text"] == "Unnamed customer"
     assert "None" not in str(message) and "undefined" not in str(message)
@@ -49,6 +57,7 @@ def test_every_optional_field_absent_still_gives_a_valid_card():
 def test_only_a_partner_id():
     message = card({"partnerCustomerId": "p-1", "firstName": "undefined", "lastName": None})
     check_limits(message)
+    check_sdk(message)
     assert message["blocks"][0]["text"]["text"] == "Unnamed customer"
     assert "*Partner id*\np-1" in all_text(message)
 
@@ -75,6 +84,7 @@ def test_hostile_values_are_escaped_everywhere():
 def test_sixty_addresses_show_five_default_first_and_offer_the_rest():
     message = card(CUSTOMERS[1])
     check_limits(message)
+    check_sdk(message)
     sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section" and "text" in b]
     assert sections[0].startswith("*Default address*\n42 MG Road")
     assert sum(s.startswith(("*Default address*", "*Address ")) for s in sections) == 5
@@ -97,6 +107,7 @@ def test_five_large_customers_fit_in_fifty_blocks():
     results = [Found(Query(Kind.PARTNER, f"id{i}"), Customer.model_validate(big)) for i in range(5)]
     message = lookup_message(results, VIEW)
     check_limits(message)
+    check_sdk(message)
     assert sum(b["type"] == "header" for b in message["blocks"]) == 5
 
 
@@ -117,6 +128,7 @@ def test_long_values_are_cut_before_escaping_and_stay_within_limits():
     }
     message = card(record)
     check_limits(message)
+    check_sdk(message)
     check_safe(message)
     assert len(message["blocks"][0]["text"]["text"]) <= 150
 
@@ -188,9 +200,62 @@ def test_error_lines_for_every_error_kind():
     for error, expected in cases.items():
         message = lookup_message([Failed(Q, error)], VIEW)
         check_limits(message)
+        check_sdk(message)
         check_safe(message)
         assert expected in message["blocks"][0]["text"]["text"]
         assert message["text"] and not message["text"].startswith(":")
+
+
+# Every builder in bot/cards.py, with the inputs that stretch it most.
+ERRORS = [
+    NotFound(),
+    Rejected("bad <field>"),
+    Unauthorized(),
+    WrongAddress(),
+    Unavailable(),
+    TimedOut(),
+    Unexpected(),
+]
+MANY = dict(CUSTOMERS[1], addresses=CUSTOMERS[1]["addresses"] * 3)  # 180 addresses
+EVERYTHING = View(
+    "U1", share_button=True, dashboard_url="https://bik.example/c/{bik_id}", masked=frozenset({"phone"})
+)
+BUILT = {
+    **{f"card {i}": lambda r=record: card(r, EVERYTHING) for i, record in enumerate(CUSTOMERS)},
+    "card with 180 addresses": lambda: card(MANY, EVERYTHING),
+    "shared card": lambda: card(CUSTOMERS[0], View("U1", response_type="in_channel", shared_by="U2")),
+    "five cards and a failure": lambda: lookup_message(
+        [Found(Query(Kind.PARTNER, f"id{i}"), Customer.model_validate(MANY)) for i in range(5)]
+        + [Failed(Q, NotFound())],
+        EVERYTHING,
+    ),
+    **{
+        f"error {type(e).__name__}": lambda e=e: lookup_message([Failed(Q, e, tried_bik_too=True)], VIEW)
+        for e in ERRORS
+    },
+    "help": cards.help_message,
+    "invalid": lambda: cards.invalid_message("`x` is bad"),
+    "pending": cards.pending_message,
+    "text": lambda: cards.text_message(":no_entry_sign: denied", response_type="in_channel"),
+    "addresses modal": lambda: cards.addresses_modal(Customer.model_validate(CUSTOMERS[1])),
+    "addresses modal, 180": lambda: cards.addresses_modal(Customer.model_validate(MANY)),
+    "addresses modal, masked": lambda: cards.addresses_modal(
+        Customer.model_validate(CUSTOMERS[0]), masked=["address"]
+    ),
+    "addresses modal, hostile": lambda: cards.addresses_modal(Customer.model_validate(CUSTOMERS[4])),
+    "notice modal": lambda: cards.notice_modal("Addresses", ":hourglass_flowing_sand: Loading…"),
+    "notice modal, long": lambda: cards.notice_modal("A title longer than the limit", "x" * 5000),
+}
+
+
+@pytest.mark.parametrize("name", list(BUILT))
+def test_every_builder_passes_our_limits_and_slack_sdk(name):
+    built = BUILT[name]()
+    if built.get("type") == "modal":
+        check_view_limits(built)
+    else:
+        check_limits(built)
+    check_sdk(built)
 
 
 def test_digits_fallback_not_found_names_both_kinds():
@@ -205,6 +270,8 @@ def test_user_typed_backticks_do_not_break_the_code_span():
 def test_addresses_modal_respects_the_modal_limit():
     many = dict(CUSTOMERS[1], addresses=CUSTOMERS[1]["addresses"] * 3)  # 180 addresses
     view = cards.addresses_modal(Customer.model_validate(many))
+    check_view_limits(view)
+    check_sdk(view)
     assert view["type"] == "modal" and len(view["blocks"]) <= 100
     assert len(view["title"]["text"]) <= 24
     assert "more; open the customer in BIK" in str(view["blocks"][-1])
@@ -218,6 +285,7 @@ def test_help_invalid_and_pending_messages_are_valid():
         cards.text_message(":no_entry_sign: denied"),
     ):
         check_limits(message)
+        check_sdk(message)
         assert message["response_type"] == "ephemeral"
 
 
@@ -253,6 +321,7 @@ def test_any_bik_values_render_safely_within_limits(first, last, email, phone, a
     }
     message = card(record)
     check_limits(message)
+    check_sdk(message)
     check_safe(message)
 
 
