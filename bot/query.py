@@ -26,12 +26,13 @@ MAX_BIK_DIGITS = 19
 HELP_WORDS = frozenset({"help", "-h", "--help", "?", "usage"})
 
 USAGE = (
-    "`/bik-customer <id>` looks up a customer by the store's own id (partner id); "
+    "`/bik-customer &lt;id&gt;` looks up a customer by the store's own id (partner id); "
     "if nothing matches and the id is all digits, it is tried as a BIK id.\n"
-    "`/bik-customer partner:<id>` looks up by partner id only.\n"
-    "`/bik-customer bik:<digits>` looks up by BIK id.\n"
+    "`/bik-customer partner:&lt;id&gt;` looks up by partner id only.\n"
+    "`/bik-customer bik:&lt;digits&gt;` looks up by BIK id.\n"
     "Up to 5 ids at once, separated by spaces: `/bik-customer abcd-122345 bik:5482636`"
 )
+"""Slack mrkdwn: ``<`` and ``>`` are escaped, or Slack would read ``<id>`` as a link."""
 
 _MARKUP = re.compile(r"<([^<>]*)>")
 _DIGITS = re.compile(r"[0-9]+")

@@ -304,9 +304,8 @@ def problems(payload: dict[str, Any], *, safe: bool = True) -> list[str]:
     return message_problems(payload, safe=safe)
 
 
-def assert_valid_message(message: dict[str, Any], *, safe: bool = False) -> None:
-    """Fail with every problem our checks and slack_sdk's find in a message or view (an ack, a post).
-
-    ``safe`` adds :func:`check_safe`, which is for text built from BIK data."""
+def assert_valid_message(message: dict[str, Any], *, safe: bool = True) -> None:
+    """Fail with every problem our checks and slack_sdk's find in a message or view (an ack, a post),
+    including :func:`check_safe` (no live markup but ours: help and usage text escape ``<`` too)."""
     found = problems(message, safe=safe)
     assert not found, "Block Kit problems:\n" + "\n".join(found)

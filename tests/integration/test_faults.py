@@ -195,4 +195,4 @@ def test_malformed_bodies_never_get_a_500(start_bot, bik, body):
 def test_unknown_commands_are_answered(start_bot, slack):
     _, client = start_bot(FAST_POLICY)
     message = client.command("help", command="/customer", response_url=slack.new_hook()).json()
-    assert "partner:<id>" in text_of(message)
+    assert "partner:&lt;id&gt;" in text_of(message)
