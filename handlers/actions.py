@@ -223,4 +223,6 @@ def register(app: AsyncApp, handlers: ActionHandlers) -> None:
     # Registered last: Bolt tries listeners in order, so these catch only what nothing else did.
     app.action(ANY)(handlers.unknown)
     app.view(ANY)(handlers.unknown)
+    app.view_closed(ANY)(handlers.unknown)
     app.shortcut(ANY)(handlers.unknown)
+    app.event(ANY)(handlers.unknown)
