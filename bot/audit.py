@@ -2,6 +2,14 @@
 
 Only identifiers and outcomes: never names, phones, emails, addresses or tokens. The field set is
 closed (:data:`FIELDS`), so a caller cannot slip customer data in by accident.
+
+The one value people type is the query id, and a store may use phone numbers or emails as its
+partner ids. So a ``query_id`` is always logged through :func:`bot.masking.mask_text` with phones
+and emails masked, whatever the channel masks (``+919090909090`` -> ``+91******9090``), unless its
+``query_kind`` is ``bik`` (BIK's own key, never contact data). Masked rather than hashed: phone
+numbers are few enough that an unkeyed hash of one is reversed by trying them all, and a masked id
+still tells a reader which lookup it was, with the time, user and channel next to it. What looks
+like a phone is defined in :mod:`bot.masking`; a partner id of 7 or more digits is logged masked.
 """
 
 from __future__ import annotations
@@ -9,6 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.logs import get_logger
+from bot.masking import mask_text
+
+CONTACTS = frozenset({"phone", "email"})
 
 FIELDS = frozenset(
     {
@@ -41,4 +52,7 @@ class Audit:
             raise ValueError(f"not audit fields: {sorted(unknown)}")
         if isinstance(fields.get("masked"), frozenset | set):
             fields["masked"] = sorted(fields["masked"])
+        query_id = fields.get("query_id")
+        if isinstance(query_id, str) and fields.get("query_kind") != "bik":
+            fields["query_id"] = mask_text(query_id, CONTACTS)
         self._log.info("lookup", **{k: v for k, v in fields.items() if v is not None})

@@ -5,6 +5,19 @@ Every value from BIK is untrusted. It reaches Slack either as ``plain_text`` (ne
 mrkdwn through :func:`esc`, inside text objects marked ``verbatim`` so Slack does not auto-link or
 auto-mention anything in it. Values are cut to size *before* escaping, so a cut never splits an
 entity, and every text object is checked against its limit after.
+
+What a masked view hides besides the customer (already masked by :mod:`bot.masking`):
+
+- the id that was asked for: in error lines and the fallback, a partner id that looks like a phone
+  or an email is masked like one (``No customer with partner id `+91******9090```). A BIK id is
+  BIK's key, never masked;
+- button values, which every client in the channel receives with the message: when the query
+  would show something masked, the buttons carry the customer's BIK id (``bik:5482636``) instead,
+  and with no usable BIK id the buttons that need the query are left out;
+- BIK's own message for a rejected query (SPEC section 4, 400): it is free text from BIK and may
+  repeat what was asked, so it is shown only in a reply that the asker alone sees with nothing
+  masked; elsewhere a generic sentence replaces it. :func:`error_text` without a view assumes the
+  strictest audience.
 """
 
 from __future__ import annotations
@@ -27,7 +40,8 @@ from bot.bik.errors import (
     WrongAddress,
 )
 from bot.bik.models import Address, Asset, Customer
-from bot.query import USAGE, Query
+from bot.masking import mask_text
+from bot.query import USAGE, Kind, Query, QueryError, parse_query
 
 # Slack's limits (slack/FACTS.md), kept together so tests can import them.
 MAX_BLOCKS = 50
@@ -48,6 +62,9 @@ MAX_NAME = 120
 MAX_ASSETS_SHOWN = 8
 MAX_TAGS_SHOWN = 20
 
+# The audience assumed when none is given: everything masked, the whole channel reading.
+STRICT_MASK = frozenset({"phone", "email", "address"})
+
 ACTION_SHARE = "share_in_channel"
 ACTION_ADDRESSES = "show_all_addresses"
 ACTION_OPEN = "open_in_bik"
@@ -66,6 +83,16 @@ class View:
     dashboard_url: str | None = None
     masked: frozenset[str] = frozenset()
     shared_by: str | None = None
+
+    @property
+    def seen_by_channel(self) -> bool:
+        """Posted for everyone in the channel (an in_channel reply or a share), not the asker alone."""
+        return self.response_type != "ephemeral" or self.shared_by is not None
+
+    @property
+    def shows_bik_messages(self) -> bool:
+        """BIK's own free text may be shown: to the asker alone, with nothing masked."""
+        return not self.seen_by_channel and not self.masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +138,11 @@ def v(value: object, limit: int = MAX_VALUE) -> str:
     return esc(cut(str(value), limit))
 
 
+def customer_name(customer: Customer) -> str:
+    """The customer's name for a header, a title or the fallback: cut, never empty."""
+    return cut(customer.full_name or "Unnamed customer", MAX_NAME)
+
+
 def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": cut(text, MAX_SECTION_TEXT), "verbatim": True}
 
@@ -142,6 +174,25 @@ def fit_lines(lines: Sequence[str], limit: int, more: str = "… and {n} more") 
 def _code(value: str) -> str:
     shown = v(value, 80)
     return f"`{shown}`" if "`" not in shown else f"“{shown}”"
+
+
+def shown_id(query: Query, masked: Iterable[str]) -> str:
+    """The id asked for, as a reply with ``masked`` fields may show it."""
+    return query.value if query.kind is Kind.BIK else mask_text(query.value, masked)
+
+
+def button_value(found: Found, view: View) -> str | None:
+    """What a button that re-runs this lookup carries: the query, or the BIK id when the query
+    would show something the view masks; None when neither can be carried."""
+    query = found.query
+    if shown_id(query, view.masked) == query.value:
+        return cut(str(query), MAX_BUTTON_VALUE)
+    if not found.customer.id:
+        return None
+    try:
+        return str(parse_query(f"bik:{found.customer.id}"))
+    except QueryError:
+        return None
 
 
 # -- customer card ---------------------------------------------------------------------------------
@@ -241,8 +292,7 @@ def _button(text: str, action_id: str, **extra: Any) -> dict[str, Any]:
 
 def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[Block]:
     customer = found.customer
-    name = customer.full_name or "Unnamed customer"
-    blocks: list[Block] = [{"type": "header", "text": plain(cut(name, MAX_NAME), MAX_HEADER)}]
+    blocks: list[Block] = [{"type": "header", "text": plain(customer_name(customer), MAX_HEADER)}]
     fields = _fields(customer)
     if fields:
         blocks.append({"type": "section", "fields": fields})
@@ -263,10 +313,10 @@ def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[
             blocks.append(block)
 
     buttons: list[dict[str, Any]] = []
-    value = cut(str(found.query), MAX_BUTTON_VALUE)
-    if view.share_button and view.response_type == "ephemeral":
+    value = button_value(found, view)
+    if value is not None and view.share_button and view.response_type == "ephemeral":
         buttons.append(_button("Share in channel", ACTION_SHARE, value=value))
-    if hidden:
+    if value is not None and hidden:
         buttons.append(_button(f"Show all {len(addresses)} addresses", ACTION_ADDRESSES, value=value))
     url = dashboard_link(view.dashboard_url, customer)
     if url:
@@ -279,16 +329,25 @@ def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[
 # -- errors ----------------------------------------------------------------------------------------
 
 
-def error_text(failed: Failed) -> str:
-    """One short, human line that says what happened and who can act."""
+def error_text(failed: Failed, view: View | None = None) -> str:
+    """One short, human line that says what happened and who can act.
+
+    ``view`` is who reads it. Without one the line is written for the strictest audience: the id
+    masked by its content, BIK's own message left out."""
     query, error = failed.query, failed.error
-    label = f"{query.kind.label} {_code(query.value)}"
+    shown = shown_id(query, view.masked if view is not None else STRICT_MASK)
+    label = f"{query.kind.label} {_code(shown)}"
     if isinstance(error, NotFound):
         if failed.tried_bik_too:
-            return f":mag: No customer with partner id or BIK id {_code(query.value)}."
+            return f":mag: No customer with partner id or BIK id {_code(shown)}."
         return f":mag: No customer with {label}."
     if isinstance(error, Rejected):
-        return f":no_entry: BIK rejected the lookup of {label}: “{v(error.detail)}”"
+        if view is not None and view.shows_bik_messages:
+            return f":no_entry: BIK rejected the lookup of {label}: “{v(error.detail)}”"
+        return (
+            f":no_entry: BIK rejected the lookup of {label}. Check the id; BIK's own message is "
+            "not shown where a reply is masked or seen by the channel."
+        )
     if isinstance(error, Unauthorized):
         return (
             ":lock: BIK refused the bot's credentials. An admin must fix the bot's BIK token "
@@ -308,8 +367,8 @@ def error_text(failed: Failed) -> str:
     return f":warning: The lookup of {label} failed. Try again in a minute."
 
 
-def _error_plain(failed: Failed) -> str:
-    text = error_text(failed)
+def _error_plain(failed: Failed, view: View) -> str:
+    text = error_text(failed, view)
     for emoji in (":mag: ", ":no_entry: ", ":lock: ", ":wrench: ", ":hourglass: ", ":warning: "):
         text = text.removeprefix(emoji)
     return text
@@ -331,7 +390,7 @@ def _footer(view: View) -> Block:
     return {"type": "context", "elements": [mrkdwn(" · ".join(parts))]}
 
 
-def _fallback(results: Sequence[Result]) -> str:
+def _fallback(results: Sequence[Result], view: View) -> str:
     """Notification and screen-reader text: names and ids (escaped), or the error lines."""
     lines = []
     for result in results:
@@ -340,9 +399,9 @@ def _fallback(results: Sequence[Result]) -> str:
             ids = ", ".join(
                 f"{k} {i}" for k, i in (("BIK id", c.id), ("partner id", c.partner_customer_id)) if i
             )
-            lines.append(defang(esc(f"{cut(c.full_name or 'Unnamed customer', MAX_NAME)} ({cut(ids, 300)})")))
+            lines.append(defang(esc(f"{customer_name(c)} ({cut(ids, 300)})")))
         else:
-            lines.append(_error_plain(result))
+            lines.append(_error_plain(result, view))
     head = "BIK customer: " if len(results) == 1 and isinstance(results[0], Found) else ""
     return cut(head + "; ".join(lines), MAX_FALLBACK)
 
@@ -358,9 +417,9 @@ def lookup_message(results: Sequence[Result], view: View) -> Message:
         if isinstance(result, Found):
             blocks.extend(customer_blocks(result, view, inline_addresses=budget))
         else:
-            blocks.append({"type": "section", "text": mrkdwn(error_text(result))})
+            blocks.append({"type": "section", "text": mrkdwn(error_text(result, view))})
     blocks.append(_footer(view))
-    return {"response_type": view.response_type, "text": _fallback(results), "blocks": _fit(blocks)}
+    return {"response_type": view.response_type, "text": _fallback(results, view), "blocks": _fit(blocks)}
 
 
 def _fit(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
@@ -424,9 +483,7 @@ def addresses_modal(customer: Customer, *, masked: Iterable[str] = ()) -> dict[s
     """Every address of one customer, up to the modal's block limit."""
     addresses = customer.addresses_default_first
     room = MAX_MODAL_BLOCKS - 2
-    blocks: list[Block] = [
-        {"type": "section", "text": mrkdwn(f"*{v(customer.full_name or 'Unnamed customer', MAX_NAME)}*")}
-    ]
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{esc(customer_name(customer))}*")}]
     for index, address in enumerate(addresses[:room], start=1):
         title = _address_title(address, index, len(addresses))
         blocks.append({"type": "section", "text": mrkdwn(address_text(address, title))})
