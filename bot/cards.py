@@ -6,6 +6,11 @@ mrkdwn through :func:`esc`, inside text objects marked ``verbatim`` so Slack doe
 auto-mention anything in it. Values are cut to size *before* escaping, so a cut never splits an
 entity, and every text object is checked against its limit after.
 
+Every BIK value is also passed through :func:`~bot.bik.models.sanitise` where it is rendered (the
+header, every mrkdwn value through :func:`v`, the fallback text, the modal, BIK's own error
+message): no newline can add a line to a field and no bidi control can turn text around. The model
+does the same on the way in; doing it here again covers a customer copied without validation.
+
 What a masked view hides besides the customer (already masked by :mod:`bot.masking`):
 
 - the id that was asked for: in error lines and the fallback, a partner id that looks like a phone
@@ -39,7 +44,7 @@ from bot.bik.errors import (
     Unexpected,
     WrongAddress,
 )
-from bot.bik.models import Address, Asset, Customer
+from bot.bik.models import Address, Asset, Customer, sanitise
 from bot.masking import mask_text
 from bot.query import USAGE, Kind, Query, QueryError, parse_query
 
@@ -134,13 +139,13 @@ def cut(value: str, limit: int) -> str:
 
 
 def v(value: object, limit: int = MAX_VALUE) -> str:
-    """An untrusted value, cut then escaped: safe inside mrkdwn."""
-    return esc(cut(str(value), limit))
+    """An untrusted value, sanitised, cut, then escaped: one line, safe inside mrkdwn."""
+    return esc(cut(sanitise(str(value)), limit))
 
 
 def customer_name(customer: Customer) -> str:
-    """The customer's name for a header, a title or the fallback: cut, never empty."""
-    return cut(customer.full_name or "Unnamed customer", MAX_NAME)
+    """The customer's name for a header, a title or the fallback: sanitised and cut, never empty."""
+    return cut(sanitise(customer.full_name or "").strip() or "Unnamed customer", MAX_NAME)
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -391,7 +396,7 @@ def _footer(view: View) -> Block:
 
 
 def _fallback(results: Sequence[Result], view: View) -> str:
-    """Notification and screen-reader text: names and ids (escaped), or the error lines."""
+    """Notification and screen-reader text: names and ids (sanitised, escaped), or the error lines."""
     lines = []
     for result in results:
         if isinstance(result, Found):
@@ -399,7 +404,7 @@ def _fallback(results: Sequence[Result], view: View) -> str:
             ids = ", ".join(
                 f"{k} {i}" for k, i in (("BIK id", c.id), ("partner id", c.partner_customer_id)) if i
             )
-            lines.append(defang(esc(f"{customer_name(c)} ({cut(ids, 300)})")))
+            lines.append(defang(esc(f"{customer_name(c)} ({cut(sanitise(ids), 300)})")))
         else:
             lines.append(_error_plain(result, view))
     head = "BIK customer: " if len(results) == 1 and isinstance(results[0], Found) else ""

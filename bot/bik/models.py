@@ -4,7 +4,8 @@
 - ids are numbers in the example and strings in the table: both become ``str``;
 - ``"undefined"``, ``"null"``, ``null`` and blank strings mean "absent";
 - unknown fields are ignored, so BIK can add fields without breaking us;
-- ``tags`` may be present (strings, or objects with a name) although the table leaves them out.
+- ``tags`` may be present (strings, or objects with a name) although the table leaves them out;
+- every string is passed through :func:`sanitise` on the way in (see there).
 
 A value that cannot be understood (a date that is no date, a latitude of 200) becomes absent rather
 than failing the whole lookup; a record of the wrong *shape* (a list where an object belongs) fails
@@ -14,6 +15,7 @@ with :class:`UnexpectedShape`, which the client reports as "unexpected answer fr
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +23,30 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 _ABSENT = {"", "undefined", "null", "none", "nan"}
+
+# Folded to one space: C0 and C1 controls (newline, carriage return, tab, NEL, DEL...) and Unicode's
+# line and paragraph separators. Removed: Unicode's Bidi_Control set (embeddings, overrides,
+# isolates and the LRM, RLM and ALM marks). Replaced: lone surrogates, which no UTF-8 can carry.
+_FOLD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sanitise(value: str) -> str:
+    """A value from BIK made safe to lay out: one line, in the direction its letters give it.
+
+    A newline could fake a labelled line inside a card's field ("*Phone*" under the real label) and
+    a right-to-left override could make a header or a notification read differently from the data.
+    Line breaks and every other control character become a space (a run of them, one space); the
+    bidi controls are removed. The marks (LRM, RLM, ALM) go too: they are invisible, letters carry
+    their own direction, and without a mark at most a neutral character (a bracket, a dash at the
+    edge of a right-to-left name) can sit on the other side of the word. Everything else stays,
+    zero-width joiners included (Indic scripts and emoji sequences need them), so Arabic, Hindi
+    or CJK names are untouched, and a string without these characters is returned unchanged.
+    """
+    if value.isprintable():  # the usual case, at C speed: no control, format or separator character
+        return value
+    return _SURROGATE.sub("\ufffd", _FOLD.sub(" ", _BIDI.sub("", value)))
 
 
 class UnexpectedShape(ValueError):
@@ -35,7 +61,7 @@ def _text(value: Any) -> str | None:
             return None
         return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if isinstance(value, str):
-        stripped = value.strip()
+        stripped = sanitise(value).strip()
         return None if stripped.lower() in _ABSENT else stripped
     raise ValueError("expected a string")
 
