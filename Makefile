@@ -7,8 +7,8 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Trust the system's certificate store, as pip and curl do: behind a company proxy that intercepts TLS,
-# its CA is there and nowhere else. uv reads the platform store with UV_SYSTEM_CERTS (UV_NATIVE_TLS
-# before uv 0.9); the tools venv's pip is pointed at the system bundle unless PIP_CERT is already set.
+# its CA is there and nowhere else. uv (>= 0.13, pinned below) reads the platform store with
+# UV_SYSTEM_CERTS; the tools venv's pip is pointed at the system bundle unless PIP_CERT is already set.
 export UV_SYSTEM_CERTS := 1
 SYSTEM_CA := $(firstword $(wildcard /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem))
 ifeq ($(origin PIP_CERT),undefined)

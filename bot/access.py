@@ -5,6 +5,8 @@ the user in) are gathered by the caller and passed in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -116,6 +118,8 @@ class Policy:
     defaults: Rule
     direct_messages: Rule
     channels: dict[str, Rule] = field(default_factory=dict)
+    version: str = "none"
+    """A short hash of what the file says (not of its layout or comments): audit lines carry it."""
 
     @classmethod
     def load(cls, path: Path) -> Policy:
@@ -137,12 +141,14 @@ class Policy:
         except ValidationError as exc:
             raise PolicyError(f"access policy {path}: {_describe(exc)}") from None
         defaults = _inherit("[defaults]", Rule(source="built-in"), doc.defaults)
+        canonical = json.dumps(doc.model_dump(mode="json", exclude_unset=True), sort_keys=True)
         return cls(
             path=path,
             loaded=True,
             defaults=defaults,
             direct_messages=_inherit("[direct_messages]", defaults, doc.direct_messages),
             channels={cid: _inherit(f"[channels.{cid}]", defaults, e) for cid, e in doc.channels.items()},
+            version=hashlib.sha256(canonical.encode()).hexdigest()[:8],
         )
 
     @classmethod

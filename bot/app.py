@@ -7,7 +7,10 @@ This is the only place, with ``__main__``, that knows both the core and the Slac
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import structlog
 from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -39,8 +43,10 @@ from bot.bik.client import BikClient
 from bot.config import Settings, load_settings
 from bot.delivery import ResponseUrlPoster
 from bot.intake import MAX_BODY_BYTES, QuietLog, Refusal, checked, parse_body, verify_signature
-from bot.logs import configure_logging, get_logger, register_secrets
+from bot.logs import configure_logging, get_logger, new_ref, register_secrets
 from bot.lookup import Directory, LookupService
+from bot.metrics import METRICS, worker_stopped
+from bot.policy_reload import PolicyReloader
 from bot.ratelimit import UserRateLimiter
 from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
@@ -48,7 +54,10 @@ from handlers import actions, commands
 
 log = get_logger("bik.app")
 
-DRAIN_SECONDS = 25.0  # platforms allow ~30 s between SIGTERM and SIGKILL
+READINESS_GRACE = 2.0
+"""After SIGTERM, ``/readyz`` answers 503 this long while requests are still served, so a load balancer
+stops routing here before the listening socket closes."""
+DRAIN_SECONDS = 22.0  # platforms allow ~30 s from SIGTERM to SIGKILL: 2 s grace + 5 s requests + 22 s
 USER_AGENT = "bik-slack/0.1"
 
 
@@ -80,6 +89,11 @@ class Bot:
     tasks: TaskTracker
     limiter: UserRateLimiter
     identity: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+    """Serving new requests: true from start-up until shutdown begins (``GET /readyz``)."""
+    connected: bool = True
+    """Socket Mode: connected to Slack. Always true over HTTP."""
+    _watcher: asyncio.Task[None] | None = None
 
     @property
     def mode(self) -> str:
@@ -102,6 +116,35 @@ class Bot:
         if not policy.loaded:
             log.warning("no_access_policy", path=str(policy.path), effect="every channel is denied")
         self.tasks.spawn(self.check_slack(), name="auth.test")
+        reloader = PolicyReloader(
+            self.service, self.settings.bik_access_policy, interval=self.settings.bik_policy_reload_seconds
+        )
+        self._watcher = asyncio.create_task(reloader.watch(), name="policy-watch")
+        self._install_signal_handlers(reloader)
+        self.ready = True
+
+    def _install_signal_handlers(self, reloader: PolicyReloader) -> None:
+        """SIGHUP reloads the policy. SIGTERM first flips readiness (``/readyz`` answers 503 so the
+        platform stops routing here), then, :data:`READINESS_GRACE` seconds later, hands over to the
+        server's own handler (stop accepting, finish requests, drain lookups). Signals can be set
+        only from the main thread: a bot run inside a test's thread skips this."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, reloader.reload, "sighup")
+        handover = signal.getsignal(signal.SIGTERM)
+        if not callable(handover):
+            return
+
+        def on_term(signum: int, frame: Any) -> None:
+            if not self.ready:  # a second SIGTERM: no more grace
+                handover(signum, frame)
+                return
+            self.ready = False
+            log.info("shutdown_begins", ready=False, grace_seconds=READINESS_GRACE)
+            loop.call_soon_threadsafe(loop.call_later, READINESS_GRACE, handover, signum, None)
+
+        signal.signal(signal.SIGTERM, on_term)
 
     async def check_slack(self) -> None:
         """Who are we? Logged once at start; a rejected token is an error the operator must see."""
@@ -125,8 +168,12 @@ class Bot:
             )
 
     async def shutdown(self, drain_timeout: float = DRAIN_SECONDS) -> None:
+        self.ready = False
+        if self._watcher is not None:
+            self._watcher.cancel()
         await self.tasks.drain(drain_timeout)
         await self.http.aclose()
+        worker_stopped()
         log.info("stopped")
 
 
@@ -250,9 +297,11 @@ class SocketModeIntake(AsyncSocketModeHandler):
     async def handle(self, client: Any, req: SocketModeRequest) -> None:
         received_at = time.monotonic()
         response: BoltResponse | None = None
+        structlog.contextvars.bind_contextvars(ref=new_ref())  # this envelope's own task
         try:
             body = checked(req.payload)
             response = await dispatch(self._bot.bolt, body, {}, {"received_at": received_at})
+            METRICS.ack(ack_kind(body), time.monotonic() - received_at)
         except Refusal as refusal:
             log.warning("malformed_request", problem=refusal.reason, transport="socket")
         except Exception:
@@ -310,10 +359,12 @@ def build_asgi(bot: Bot) -> Starlette:
             )
         headers = {k: v for k, v in request.headers.items() if k.startswith("x-slack-")}
         headers["content-type"] = request.headers.get("content-type", "")
-        return to_starlette_response(await dispatch(bot.bolt, parsed, headers, {"received_at": received_at}))
+        structlog.contextvars.bind_contextvars(ref=new_ref())  # this request's own task
+        response = await dispatch(bot.bolt, parsed, headers, {"received_at": received_at})
+        METRICS.ack(ack_kind(parsed), time.monotonic() - received_at)
+        return to_starlette_response(response)
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "mode": bot.mode, "in_flight": bot.tasks.in_flight})
+    routes = [Route("/slack/events", slack_events, methods=["POST"]), *health_routes(bot)]
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -323,13 +374,58 @@ def build_asgi(bot: Bot) -> Starlette:
         finally:
             await bot.shutdown()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def health_routes(bot: Bot) -> list[Route]:
+    """``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``: served beside
+    ``/slack/events`` over HTTP, and alone on ``PORT`` in Socket Mode."""
+    token = bot.settings.metrics_token.get_secret_value() if bot.settings.metrics_token else None
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "mode": bot.mode, "in_flight": bot.tasks.in_flight})
+
+    async def readyz(_: Request) -> Response:
+        ready = bot.ready and bot.connected
+        body = {
+            "ready": ready,
+            "policy_loaded": bot.service.policy.loaded,
+            "policy_version": bot.service.policy.version,
+            "connected": bot.connected,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return PlainTextResponse(
+                    "metrics need Authorization: Bearer <METRICS_TOKEN>",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        body, content_type = METRICS.exposition()
+        return Response(body, media_type=content_type)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def ack_kind(body: dict[str, Any]) -> str:
+    """The ``kind`` label of ``slack_ack_duration_seconds``: command, action, shortcut, view, event."""
+    kind = body.get("type")
+    if "command" in body and kind is None:
+        return "command"
+    if kind in ("block_actions", "interactive_message"):
+        return "action"
+    if kind in ("shortcut", "message_action"):
+        return "shortcut"
+    if kind in ("view_submission", "view_closed"):
+        return "view"
+    return "event"
 
 
 def create_asgi_app() -> Starlette:

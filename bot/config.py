@@ -7,6 +7,7 @@ Bolt would read ``SLACK_*`` variables on its own, so the app wiring passes every
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)")
 
 
 class ConfigError(Exception):
@@ -50,6 +54,11 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)
     log_level: LogLevel = "INFO"
+    bik_id_pattern: str | None = None
+    """A regular expression for the store's partner ids, to find bare ids in messages (SPEC 9.1)."""
+    bik_recent_lookups: int = Field(default=10, ge=0, le=100)
+    bik_policy_reload_seconds: float = Field(default=5.0, ge=0, le=3600)
+    metrics_token: SecretStr | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -74,6 +83,20 @@ class Settings(BaseSettings):
             value.format(bik_id="1")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError("may contain no placeholder other than {bik_id}") from exc
+        return value
+
+    @field_validator("bik_id_pattern")
+    @classmethod
+    def _id_pattern(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a regular expression: {exc}") from exc
+        if _NESTED_QUANTIFIER.search(value):
+            # ``(a+)+`` backtracks for ever on hostile text, and Python's re has no timeout.
+            raise ValueError("has a repeated group that itself repeats (like (a+)+); simplify it")
         return value
 
     @field_validator("bik_rate_limit")

@@ -20,6 +20,7 @@ from tenacity import (
 )
 
 from bot.logs import get_logger
+from bot.metrics import METRICS
 
 log = get_logger("bik.delivery")
 
@@ -57,6 +58,11 @@ class ResponseUrlPoster:
 
     async def post(self, url: str | None, message: dict[str, Any], *, purpose: str = "reply") -> bool:
         """POST ``message``; True once Slack accepted it, False (logged) when it never did."""
+        delivered = await self._post(url, message, purpose)
+        METRICS.reply("response_url", delivered)
+        return delivered
+
+    async def _post(self, url: str | None, message: dict[str, Any], purpose: str) -> bool:
         if not url or not url.startswith(("https://", "http://")):
             log.error("reply_undelivered", purpose=purpose, reason="the request carried no response_url")
             return False

@@ -9,6 +9,7 @@ logged on purpose, and this makes an accident (a token inside an exception messa
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -97,3 +98,15 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def new_ref() -> str:
+    """A short reference for one Slack request: every log line written for it carries it as ``ref``
+    (structlog's context variables, inherited by the tasks the request spawns), and the errors users
+    see quote it, so a screenshot leads to the log lines (SPEC section 10)."""
+    return secrets.token_hex(4)
+
+
+def current_ref() -> str | None:
+    ref = structlog.contextvars.get_contextvars().get("ref")
+    return ref if isinstance(ref, str) else None

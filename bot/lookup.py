@@ -27,6 +27,7 @@ from bot.cards import Failed, Found, Message, Result, View
 from bot.coalesce import TtlCache
 from bot.logs import get_logger
 from bot.masking import mask_customer
+from bot.metrics import METRICS
 from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
 
 log = get_logger("bik.lookup")
@@ -210,11 +211,12 @@ class LookupService:
         if isinstance(command, HelpRequest):
             return Immediate(cards.help_message())
 
-        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        policy = self.policy  # read once: a reload mid-request never mixes two policies
+        rule = policy.rule_for(asker.channel_id, asker.channel_name)
         visible_to_channel = rule.reply == "in_channel"
         # Access facts and the Slack Connect check are independent: ask Slack for both at once.
         decision, shared = await asyncio.gather(
-            self.check_access(asker, command=True),
+            self.check_access(asker, command=True, policy=policy),
             self._is_shared(asker.channel_id, needed=rule.allow and visible_to_channel),
         )
         if not decision.allowed:
@@ -237,9 +239,17 @@ class LookupService:
     async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
         return await self.directory.channel_is_shared(channel_id) if needed else False
 
-    async def check_access(self, asker: Asker, *, command: bool = False) -> Decision:
-        """The policy decision for this asker here; Slack is asked only what the rule needs."""
-        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+    async def check_access(
+        self, asker: Asker, *, command: bool = False, policy: Policy | None = None
+    ) -> Decision:
+        """The policy decision for this asker here (counted by decision and reason)."""
+        decision = await self._decide(asker, command, policy or self.policy)
+        METRICS.decision(decision.allowed, decision.reason)
+        return decision
+
+    async def _decide(self, asker: Asker, command: bool, policy: Policy) -> Decision:
+        """Slack is asked only what the rule needs."""
+        rule = policy.rule_for(asker.channel_id, asker.channel_name)
         if not asker.channel_id or not asker.user_id:
             # Never let [defaults] decide for a request that names no channel or no user.
             return Decision(
@@ -250,9 +260,7 @@ class LookupService:
             # is refused rather than trusted.
             return Decision(False, "external_user", rule, _EXTERNAL)
         if not rule.allow:
-            return decide(
-                self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=Facts()
-            )
+            return decide(policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=Facts())
         try:
             facts = await self._facts(rule, asker.user_id)
         except DirectoryUnavailable:
@@ -262,7 +270,7 @@ class LookupService:
                 rule,
                 "Slack didn't answer when the bot checked who may look customers up here. Try again.",
             )
-        return decide(self.policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=facts)
+        return decide(policy, rule, channel_id=asker.channel_id, user_id=asker.user_id, facts=facts)
 
     async def _facts(self, rule: Rule, user_id: str) -> Facts:
         async def guest() -> bool:
@@ -318,7 +326,11 @@ class LookupService:
 
     async def answer(self, query: Query, masked: frozenset[str]) -> Answer:
         """BIK's answer for one query, trying a bare digits id once as a BIK id when no partner id
-        matches, within one time bound. Never raises a :class:`BikError`: it is in the answer."""
+        matches, within one time bound. Never raises: an error is in the answer."""
+        with METRICS.in_flight.track_inprogress():
+            return await self._answer(query, masked)
+
+    async def _answer(self, query: Query, masked: frozenset[str]) -> Answer:
         started = self._clock()
         attempts, fallback = 0, False
         try:

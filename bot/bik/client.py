@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.bik.errors import (
     WrongAddress,
 )
 from bot.bik.models import Customer, UnexpectedShape, parse_customer
+from bot.metrics import METRICS
 from bot.query import Kind, Query
 
 GET_CUSTOMER_PATH = "/bikPlatformFunctions-customers/get"
@@ -78,8 +80,22 @@ class BikClient:
     async def get_customer(self, query: Query, *, budget: float | None = None) -> Fetched:
         """Fetch one customer, or raise a :class:`BikError` subclass (with ``attempts`` set).
 
-        ``budget`` (seconds) shortens the bound when the caller already spent part of it.
+        ``budget`` (seconds) shortens the bound when the caller already spent part of it. Each call
+        is timed and counted by outcome, each retry counted (``bot.metrics``).
         """
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            fetched = await self._get_customer(query, budget)
+            outcome = "found"
+            return fetched
+        except BikError as exc:
+            outcome = exc.kind
+            raise
+        finally:
+            METRICS.bik_call(outcome, time.monotonic() - started)
+
+    async def _get_customer(self, query: Query, budget: float | None) -> Fetched:
         attempts = 0
         bound = self._timeout if budget is None else max(0.0, min(budget, self._timeout))
         retrying = AsyncRetrying(
@@ -95,6 +111,8 @@ class BikClient:
                 async for attempt in retrying:
                     with attempt:
                         attempts = attempt.retry_state.attempt_number
+                        if attempts > 1:
+                            METRICS.bik_retry()
                         customer, status = await self._post(query)
                         return Fetched(customer, status, attempts)
         except TimeoutError:

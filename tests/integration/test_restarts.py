@@ -23,7 +23,9 @@ def start(bik, slack, tmp_path, workers=1):
 def test_sigterm_after_the_ack_still_delivers_every_reply_once_before_exit(bik, slack, tmp_path, workers):
     process = start(bik, slack, tmp_path, workers)
     try:
-        bik.script("*", *[b.delay(3.0)] * 6)  # slower than the 2 s ack budget: replies go to response_url
+        # Slower than the 2 s ack budget (replies go to response_url) and than the 2 s readiness grace
+        # after SIGTERM (so lookups are still in flight when the drain begins).
+        bik.script("*", *[b.delay(5.0)] * 6)
         client = SlackClient(process.url)
         hooks = [slack.new_hook() for _ in range(6)]
         with ThreadPoolExecutor(6) as pool:

@@ -16,6 +16,8 @@ def test_defaults_match_the_spec():
     assert s.bik_rate_limit == "30/minute"
     assert (s.port, s.web_concurrency, s.log_level) == (3000, 1, "INFO")
     assert s.redis_url is None and s.bik_dashboard_url is None and not s.socket_mode
+    assert (s.bik_recent_lookups, s.bik_policy_reload_seconds) == (10, 5)
+    assert s.bik_id_pattern is None and s.metrics_token is None
 
 
 def test_missing_slack_token_names_the_variable_in_one_line(monkeypatch):
@@ -69,6 +71,11 @@ def test_explicit_token_wins_over_key_and_secret(monkeypatch):
         ("SLACK_API_URL", "ftp://x", "SLACK_API_URL"),
         ("PORT", "eighty", "PORT"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("BIK_ID_PATTERN", "ORD-[0-9", "BIK_ID_PATTERN is not a regular expression"),
+        ("BIK_ID_PATTERN", "(a+)+", "repeats"),
+        ("BIK_ID_PATTERN", r"(\w+\s?)*", "repeats"),
+        ("BIK_RECENT_LOOKUPS", "-1", "BIK_RECENT_LOOKUPS"),
+        ("BIK_POLICY_RELOAD_SECONDS", "often", "BIK_POLICY_RELOAD_SECONDS"),
     ],
 )
 def test_malformed_values_stop_with_one_line_naming_them(monkeypatch, name, value, fragment):
@@ -94,3 +101,9 @@ def test_secrets_do_not_show_in_repr(monkeypatch):
 def test_empty_variables_count_as_unset(monkeypatch):
     monkeypatch.setenv("SLACK_APP_TOKEN", "")
     assert not load_settings(_env_file=None).socket_mode
+
+
+@pytest.mark.parametrize("pattern", ["ORD-[0-9]{6,10}", "[A-Z]{2}-[0-9]+", "(cust|ord)-[0-9]+"])
+def test_simple_id_patterns_are_accepted(monkeypatch, pattern):
+    monkeypatch.setenv("BIK_ID_PATTERN", pattern)
+    assert load_settings(_env_file=None).bik_id_pattern == pattern
