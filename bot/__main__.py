@@ -51,7 +51,14 @@ def _parser() -> argparse.ArgumentParser:
         "preview",
         help="run a lookup and print the reply in the terminal, with a Block Kit Builder link",
         description="Runs the real lookup pipeline (parsing, access, BIK, masking, rendering) and prints "
-        "the reply readably. Without --channel every channel is allowed; with it, the policy file decides.",
+        "the reply readably, with a link that opens the same message in Slack's Block Kit Builder. "
+        "Masking: with --channel, that channel's rule in the policy file ($BIK_ACCESS_POLICY or "
+        "access.toml) decides access and masking, as in Slack. Without --channel access is not checked "
+        "and every field that any rule of the policy file masks is masked (nothing when there is no "
+        "policy file), so neither the terminal nor the link shows a field the policy masks; to see a "
+        "channel's unmasked view, preview as that channel. Characters in the reply that could drive "
+        "the terminal (control characters, escape sequences, bidi overrides) are printed as visible "
+        "escapes such as \\x1b.",
     )
     preview.add_argument("query", nargs="+", help="what you would type after /bik-customer")
     preview.add_argument("--sandbox", action="store_true", help="use the bundled sandbox customers")
@@ -146,37 +153,52 @@ async def _socket_mode(settings: Settings) -> None:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from bot.preview import builder_link, render_terminal
+    from bot.preview import builder_link, json_text, render_terminal, terminal_safe
 
     overrides: dict[str, object] = {"bik_sandbox": True} if args.sandbox else {}
     settings = load_settings(**overrides)
-    configure_logging("WARNING")
+    # JSON log lines: escaped, so nothing from BIK reaches the terminal through a warning either.
+    configure_logging("WARNING", json_lines=True)
     settings.require_bik()
-    message = asyncio.run(_preview_message(settings, args))
+    message, masking = asyncio.run(_preview_message(settings, args))
     if args.json:
-        import json
-
-        print(json.dumps(message, indent=2, ensure_ascii=False))
+        print(json_text(message))
         return 0
     print(render_terminal(message, bold=sys.stdout.isatty()))
+    if masking is not None:
+        print(terminal_safe(masking))
     print("Open it in Slack's Block Kit Builder:")
     print(builder_link(message))
     return 0
 
 
-async def _preview_message(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
+async def _preview_message(
+    settings: Settings, args: argparse.Namespace
+) -> tuple[dict[str, object], str | None]:
+    """The reply, and (for a lookup) a line saying what was masked and why."""
     from bot.app import build_bot
     from bot.lookup import Asker, Immediate, OpenDirectory
+    from bot.preview import strictest_mask
 
     class PreviewDirectory(OpenDirectory):
         async def channel_is_shared(self, channel_id: str) -> bool:
             return bool(args.shared)
 
+    path = settings.bik_access_policy
+    policy = Policy.load(path)  # a missing file: every channel denied, nothing masked
+    if not policy.loaded:
+        why = f"no policy file at {path}"
+    elif args.channel:
+        shared = ", in a Slack Connect channel" if args.shared else ""
+        why = f"the rule for {args.channel} in {path}{shared}"
+    else:
+        why = f"every field that a rule in {path} masks; --channel previews one channel's rule"
     if args.channel:
-        policy, channel = Policy.load(settings.bik_access_policy), args.channel
+        channel = args.channel
     else:
         policy = Policy.from_mapping(
-            {"defaults": {"allow": True}}, path=Path("(preview: every channel allowed)")
+            {"defaults": {"allow": True, "mask": sorted(strictest_mask(policy))}},
+            path=Path("(preview: every channel allowed, masking what the policy masks anywhere)"),
         )
         channel = "CPREVIEW"
     bot = build_bot(settings, policy=policy, directory=PreviewDirectory())
@@ -184,8 +206,9 @@ async def _preview_message(settings: Settings, args: argparse.Namespace) -> dict
     try:
         started = await bot.service.start(asker, " ".join(args.query))
         if isinstance(started, Immediate):
-            return started.message
-        return await bot.service.complete(started)
+            return started.message, None
+        masked = ", ".join(sorted(started.view.masked)) or "nothing"
+        return await bot.service.complete(started), f"Masked: {masked} ({why})."
     finally:
         await bot.http.aclose()
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import unquote
 
+from tests.fakes import bik as b
+from tests.fakes.botserver import BIK_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
+BUILDER = "https://app.slack.com/block-kit-builder/#"
 
 
 def run(
@@ -58,6 +63,81 @@ def test_preview_as_a_shared_channel_under_the_policy_masks(tmp_path):
     text = json.dumps(message)
     assert "+919090909090" not in text and "test.2@bik.ai" not in text and "hsr layout" not in text
     assert "+91******9090" in text and "t***@bik.ai" in text
+
+
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+HOSTILE = "x\x1b[31my\x1b]0;title\x07z\u202eq"
+
+
+def builder_payload(stdout: str) -> str:
+    link = next(line for line in stdout.splitlines() if line.startswith(BUILDER))
+    return unquote(link.split("#", 1)[1])
+
+
+def test_preview_prints_no_control_character_of_a_query_raw(tmp_path):
+    result = run("preview", "--sandbox", HOSTILE, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert UNSAFE.search(result.stdout) is None
+    assert r"x\x1b[31my\x1b]0;title\x07z\u202eq" in result.stdout  # visible, as escapes
+    as_json = run("preview", "--sandbox", "--json", HOSTILE, cwd=tmp_path)
+    assert UNSAFE.search(as_json.stdout) is None
+    assert HOSTILE in json.loads(as_json.stdout)["text"]  # the same message, once decoded
+
+
+def test_preview_of_a_hostile_bik_record_is_terminal_safe(bik, tmp_path):
+    hostile_name = "Ra\x1b]0;pwned\x07vi \u202eevil\u202c محمد"
+    record = {
+        "id": 777,
+        "partnerCustomerId": "evil-1",
+        "firstName": hostile_name,
+        "lastName": "\x1b[2J\x9b31m",
+        "addresses": [{"address1": "\u2066x\u2069 " + HOSTILE, "city": "東京", "isDefault": "true"}],
+        "tags": [HOSTILE],
+    }
+    bik.script("evil-1", b.customer(record), b.customer(record))
+    env = {"BIK_API_BASE_URL": bik.base_url, "BIK_API_TOKEN": BIK_TOKEN}
+    for extra in ((), ("--json",)):
+        result = run("preview", *extra, "evil-1", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert UNSAFE.search(result.stdout + result.stderr) is None
+        assert "محمد" in result.stdout and "東京" in result.stdout
+
+
+POLICY = """
+[defaults]
+allow = false
+
+[channels.C0SUPPORT1]
+allow = true
+
+[channels.C0MERCHANT]
+allow = true
+mask = ["phone", "email"]
+"""
+
+
+def test_preview_without_a_channel_masks_every_field_the_policy_masks(tmp_path):
+    (tmp_path / "access.toml").write_text(POLICY)
+    result = run("preview", "--sandbox", "abcd-122345", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    payload = builder_payload(result.stdout)
+    for text in (result.stdout, payload):
+        assert "+919090909090" not in text and "test.2@bik.ai" not in text
+        assert "+91******9090" in text and "t***@bik.ai" in text
+        assert "hsr layout" in text  # the policy masks no address anywhere
+    assert "Masked: email, phone (every field that a rule in access.toml masks" in result.stdout
+    as_json = run("preview", "--sandbox", "--json", "abcd-122345", cwd=tmp_path).stdout
+    assert "+919090909090" not in as_json and "+91******9090" in as_json
+
+
+def test_preview_as_a_channel_shows_what_its_rule_shows(tmp_path):
+    (tmp_path / "access.toml").write_text(POLICY)
+    full = run("preview", "--sandbox", "--channel", "C0SUPPORT1", "abcd-122345", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    assert "+919090909090" in builder_payload(full.stdout)
+    assert "Masked: nothing (the rule for C0SUPPORT1 in access.toml)." in full.stdout
+    merchant = run("preview", "--sandbox", "--channel", "C0MERCHANT", "abcd-122345", cwd=tmp_path)
+    assert "+919090909090" not in merchant.stdout + builder_payload(merchant.stdout)
 
 
 def test_missing_configuration_stops_with_one_line(tmp_path):
