@@ -23,7 +23,9 @@ CONTACTS = frozenset({"phone", "email"})
 
 FIELDS = frozenset(
     {
-        "action",  # command | share | addresses
+        "surface",  # command | message_shortcut | global_shortcut | unfurl | home | refresh | retry | share
+        # | addresses (SPEC section 9)
+        "policy_version",  # the short hash of the policy in force
         "team",
         "channel",
         "user",

@@ -111,6 +111,8 @@ class Failed:
     query: Query
     error: BikError
     tried_bik_too: bool = False
+    ref: str | None = None
+    """The request's reference (SPEC 10), quoted on errors an admin or BIK must act on."""
 
 
 Result = Found | Failed
@@ -338,7 +340,17 @@ def error_text(failed: Failed, view: View | None = None) -> str:
     """One short, human line that says what happened and who can act.
 
     ``view`` is who reads it. Without one the line is written for the strictest audience: the id
-    masked by its content, BIK's own message left out."""
+    masked by its content, BIK's own message left out. Errors an admin or BIK must act on quote the
+    request's reference, so a screenshot leads to the log lines."""
+    line = _error_line(failed, view)
+    if failed.ref and (
+        failed.error.admin_fix or isinstance(failed.error, TimedOut | Unavailable | Unexpected)
+    ):
+        line += f" (ref {failed.ref})"
+    return line
+
+
+def _error_line(failed: Failed, view: View | None) -> str:
     query, error = failed.query, failed.error
     shown = shown_id(query, view.masked if view is not None else STRICT_MASK)
     label = f"{query.kind.label} {_code(shown)}"

@@ -25,7 +25,7 @@ from bot.bik.client import BikClient, Fetched
 from bot.bik.errors import BikError, NotFound, Unexpected
 from bot.cards import Failed, Found, Message, Result, View
 from bot.coalesce import TtlCache
-from bot.logs import get_logger
+from bot.logs import current_ref, get_logger
 from bot.masking import mask_customer
 from bot.metrics import METRICS
 from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
@@ -130,6 +130,7 @@ class Accepted:
     queries: tuple[Query, ...]
     rule: Rule
     view: View
+    policy_version: str = "none"
 
 
 Started = Immediate | Accepted
@@ -220,7 +221,13 @@ class LookupService:
             self._is_shared(asker.channel_id, needed=rule.allow and visible_to_channel),
         )
         if not decision.allowed:
-            self._audit(asker, outcome="denied", reason=decision.reason, queries=len(command.queries))
+            self._audit(
+                asker,
+                outcome="denied",
+                reason=decision.reason,
+                queries=len(command.queries),
+                policy_version=policy.version,
+            )
             return Immediate(cards.text_message(":no_entry_sign: " + decision.message))
 
         throttled = await self._throttle(asker, cost=len(command.queries))
@@ -234,7 +241,7 @@ class LookupService:
             dashboard_url=self.dashboard_url,
             masked=rule.mask_for(visible_to_channel=visible_to_channel, channel_shared=shared),
         )
-        return Accepted(asker, command.queries, rule, view)
+        return Accepted(asker, command.queries, rule, view, policy.version)
 
     async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
         return await self.directory.channel_is_shared(channel_id) if needed else False
@@ -364,12 +371,12 @@ class LookupService:
                 outcome = "found"
             else:
                 assert answer.error is not None
-                result = Failed(query, answer.error, tried_bik_too=answer.fallback)
+                result = Failed(query, answer.error, tried_bik_too=answer.fallback, ref=current_ref())
                 status, outcome = answer.error.status, answer.error.kind
                 self._log_failure(answer.error)
         except Exception as exc:
             log.exception("lookup_crashed", query_kind=query.kind.value)
-            result = Failed(query, Unexpected(type(exc).__name__))
+            result = Failed(query, Unexpected(type(exc).__name__), ref=current_ref())
             status, outcome = None, "error"
         self._audit(
             accepted.asker,
@@ -382,6 +389,7 @@ class LookupService:
             latency_ms=round((self._clock() - started) * 1000, 1),
             retries=max(0, answer.attempts - 1),
             fallback=answer.fallback or None,
+            policy_version=accepted.policy_version,
         )
         return result
 
@@ -393,7 +401,7 @@ class LookupService:
 
     # interactions ---------------------------------------------------------------------------------
 
-    async def authorize_interaction(self, asker: Asker, value: str, *, action: str, private: bool) -> Permit:
+    async def authorize_interaction(self, asker: Asker, value: str, *, surface: str, private: bool) -> Permit:
         """Re-check everything for whoever clicked, where they clicked, before any BIK call.
 
         The button's value is only a query (``partner:abc``), parsed again like typed input; the
@@ -406,19 +414,19 @@ class LookupService:
         try:
             query = parse_query(value)
         except QueryError:
-            self._audit(asker, action=action, outcome="invalid")
+            self._audit(asker, surface=surface, outcome="invalid")
             return Permit.refuse(self.policy.defaults, "That button is no longer valid.")
         external = self.installation.is_external(asker)
-        if external and not private and action == "share":
-            self._audit(asker, action=action, query=query, outcome="denied", reason="external_user")
+        if external and not private and surface == "share":
+            self._audit(asker, surface=surface, query=query, outcome="denied", reason="external_user")
             return Permit.refuse(self.policy.defaults, _EXTERNAL)
         decision = await self.check_access(asker)
         if not decision.allowed:
-            self._audit(asker, action=action, query=query, outcome="denied", reason=decision.reason)
+            self._audit(asker, surface=surface, query=query, outcome="denied", reason=decision.reason)
             return Permit(decision, None, frozenset())
         throttled = await self.spend(asker, 1)
         if throttled is not None:
-            self._audit(asker, action=action, query=query, outcome="rate_limited")
+            self._audit(asker, surface=surface, query=query, outcome="rate_limited")
             return Permit(Decision(False, "rate_limited", decision.rule, throttled), None, frozenset())
         for_channel = not private or external
         shared = await self._is_shared(asker.channel_id, needed=for_channel)
@@ -440,13 +448,13 @@ class LookupService:
         outcome: str,
         masked: frozenset[str] = frozenset(),
         reason: str = "allowed",
-        action: str = "share",
+        surface: str = "share",
     ) -> None:
-        visibility = "in_channel" if action == "share" else "ephemeral"
+        visibility = "in_channel" if surface == "share" else "ephemeral"
         self._audit(
             asker,
             query=query,
-            action=action,
+            surface=surface,
             outcome=outcome,
             reason=reason,
             masked=masked,
@@ -454,10 +462,19 @@ class LookupService:
         )
 
     def _audit(
-        self, asker: Asker, *, query: Query | None = None, action: str = "command", **fields: Any
+        self,
+        asker: Asker,
+        *,
+        query: Query | None = None,
+        surface: str = "command",
+        policy_version: str | None = None,
+        **fields: Any,
     ) -> None:
+        """The audit line (SPEC 8), counted in ``bik_lookups_total`` by surface and outcome."""
+        METRICS.lookup(surface, str(fields.get("outcome")))
         self.audit.record(
-            action=action,
+            surface=surface,
+            policy_version=policy_version or self.policy.version,
             team=asker.team_id,
             channel=asker.channel_id,
             user=asker.user_id,

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards
 from bot.cards import Failed, Found, View
 from bot.delivery import ResponseUrlPoster
-from bot.logs import get_logger
+from bot.logs import current_ref, get_logger
 from bot.lookup import Asker, LookupService
 from bot.masking import mask_customer
 from bot.tasks import TaskTracker
@@ -109,7 +109,9 @@ class ActionHandlers:
             # The same signed click again (a replay within Slack's 5 minutes): it was answered once.
             log.warning("interaction_replayed", action="share", user=asker.user_id)
             return
-        permit = await self._service.authorize_interaction(asker, _value(body), action="share", private=False)
+        permit = await self._service.authorize_interaction(
+            asker, _value(body), surface="share", private=False
+        )
         if permit.query is None:
             await self._tell(response_url, ":no_entry_sign: " + permit.decision.message)
             return
@@ -125,8 +127,10 @@ class ActionHandlers:
             if answer.fetched is None:
                 assert answer.error is not None
                 self._service.audit_interaction(asker, query, outcome=answer.error.kind, masked=masked)
-                error = Failed(query, answer.error, answer.fallback)
-                await self._tell(response_url, cards.error_text(error))
+                error = Failed(query, answer.error, answer.fallback, current_ref())
+                # Told to the clicker alone: the rule's own masking, not the channel's.
+                told = View(asker.user_id, masked=permit.decision.rule.mask)
+                await self._tell(response_url, cards.error_text(error, told))
                 return
             view = View(
                 requester_id=asker.user_id,
@@ -171,7 +175,7 @@ class ActionHandlers:
     ) -> None:
         asker = asker_from_action(body)
         permit = await self._service.authorize_interaction(
-            asker, _value(body), action="addresses", private=_on_private_message(body)
+            asker, _value(body), surface="addresses", private=_on_private_message(body)
         )
         if permit.query is None:
             view = cards.notice_modal("Not allowed", permit.decision.message)
@@ -181,8 +185,10 @@ class ActionHandlers:
                 answer = await self._service.answer(query, masked)
                 if answer.fetched is None:
                     assert answer.error is not None
-                    error = Failed(query, answer.error, answer.fallback)
-                    view = cards.notice_modal("Addresses", cards.error_text(error))
+                    error = Failed(query, answer.error, answer.fallback, current_ref())
+                    view = cards.notice_modal(
+                        "Addresses", cards.error_text(error, View(asker.user_id, masked=masked))
+                    )
                     outcome = answer.error.kind
                 else:
                     view = cards.addresses_modal(
@@ -193,7 +199,7 @@ class ActionHandlers:
                 log.exception("addresses_failed")
                 view = cards.notice_modal("Addresses", ":warning: The bot could not show these addresses.")
                 outcome = "error"
-            self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, action="addresses")
+            self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, surface="addresses")
         try:
             await client.views_update(view_id=view_id, view=view)
         except Exception:

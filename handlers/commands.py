@@ -21,6 +21,7 @@ from bot import cards
 from bot.delivery import ResponseUrlPoster
 from bot.logs import get_logger
 from bot.lookup import Accepted, Asker, Immediate, LookupService
+from bot.metrics import METRICS
 from bot.tasks import TaskTracker
 
 log = get_logger("bik.commands")
@@ -67,6 +68,7 @@ class CommandHandler:
             return
         if isinstance(started, Immediate):
             await ack(started.message)
+            METRICS.reply("ack", True)
             return
         await self._lookup(ack, started, received, body.get("response_url"))
 
@@ -77,6 +79,7 @@ class CommandHandler:
             await asyncio.wait({job}, timeout=remaining)
         if job.done():
             await ack(job.result())
+            METRICS.reply("ack", True)
             return
         await ack(cards.pending_message())
         self._tasks.spawn(self._deliver_later(job, response_url), name="deliver")

@@ -37,7 +37,7 @@ def test_share_posts_the_card_for_the_whole_channel_and_audits_it(bot, bik, slac
         for e in b["elements"]
     )
     assert bik.count() == 1  # re-fetched, not taken from the payload
-    share = wait_for(lambda: [e for e in logs.events("lookup") if e.get("action") == "share"])
+    share = wait_for(lambda: [e for e in logs.events("lookup") if e.get("surface") == "share"])
     assert (
         share[0]["outcome"] == "shared"
         and share[0]["user"] == "U2"

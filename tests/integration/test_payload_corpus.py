@@ -180,7 +180,7 @@ def test_every_kind_is_answered_over_http(kind, start_bot, bik, slack, logs):
     if is_share_click(body) and hook is None:
         # A Share click where the shape has no channel and no response_url (a modal, the Home tab):
         # refused in the audit log, nothing fetched, nothing crashed.
-        wait_for(lambda: [e for e in logs.events("lookup") if e.get("action") == "share"])
+        wait_for(lambda: [e for e in logs.events("lookup") if e.get("surface") == "share"])
         assert bik.count() == 0
     for failure in ("listener_error", "background_task_failed"):
         assert logs.events(failure) == [], f"{kind}: {logs.events(failure)}"

@@ -69,7 +69,7 @@ def test_addresses_from_an_in_channel_card_in_a_slack_connect_channel_are_fully_
     [view] = wait_for(lambda: _views(slack))
     assert leaks(json.dumps(view), ALL) == []
     assert "addresses masked" in json.dumps(view)
-    audit = wait_for(lambda: [e for e in logs.events("lookup") if e.get("action") == "addresses"])
+    audit = wait_for(lambda: [e for e in logs.events("lookup") if e.get("surface") == "addresses"])
     assert sorted(audit[0]["masked"]) == sorted(ALL)
 
 
@@ -286,7 +286,7 @@ def test_a_deeply_nested_answer_during_a_share_is_told_and_audited(bot, slack, b
     )
     [told] = wait_for(lambda: slack.posts(hook))
     assert told["response_type"] == "ephemeral" and "unexpected answer" in told["text"].lower()
-    assert wait_for(lambda: [e for e in logs.events("lookup") if e.get("action") == "share"])
+    assert wait_for(lambda: [e for e in logs.events("lookup") if e.get("surface") == "share"])
 
 
 # -- 17. A replayed Share posts once -----------------------------------------------------------------
