@@ -8,10 +8,16 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.access import Policy, PolicyError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from bot.app import Bot, SocketModeIntake
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     settings.require_for_serving()
     Policy.load(settings.bik_access_policy)  # fail now, with the file and key, not in a worker
+    _metrics_dir()
     if settings.socket_mode:
         asyncio.run(_socket_mode(settings))
         return 0
@@ -110,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     # uvicorn handles SIGTERM itself (stop accepting, finish requests, lifespan shutdown drains the
     # lookups in flight), then restores this handler and re-raises the signal: exit 0, not -15.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(
+    config = uvicorn.Config(
         "bot.app:create_asgi_app",
         factory=True,
         host="0.0.0.0",  # noqa: S104 - a platform's router connects from outside the container
@@ -119,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        timeout_graceful_shutdown=5,  # requests are answered within 2 s; then 25 s to drain lookups
+        timeout_graceful_shutdown=5,  # requests are answered within 2 s; then 22 s to drain lookups
         timeout_keep_alive=65,
         # Header/body deadlines and a connection cap. A string: each worker imports it when it loads
         # the app, after it answers uvicorn's health pings (a class would be unpickled before).
@@ -127,10 +134,40 @@ def _serve(args: argparse.Namespace) -> int:
         ws="none",  # the app serves no WebSocket; an upgrade request is answered as plain HTTP
         # limit_concurrency stays unset: it counts half-open connections and would 503 real requests
     )
-    return 0
+    if config.workers > 1:
+        # uvicorn.run's own supervisor, except that SIGHUP reaches every worker (a policy reload)
+        # instead of restarting them all.
+        server.ReloadingMultiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
+    single = uvicorn.Server(config)
+    single.run()
+    return 0 if single.started else 3
+
+
+def _metrics_dir() -> None:
+    """Before any worker starts, and before anything imports prometheus_client: the directory where
+    every worker keeps its metric values, so one scrape sums them (``bot.metrics``). An operator's own
+    ``PROMETHEUS_MULTIPROC_DIR`` is emptied (a previous run's values would be summed in); otherwise a
+    fresh temporary one is made and removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return
+    made = tempfile.mkdtemp(prefix="bik-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    atexit.register(shutil.rmtree, made, True)
 
 
 async def _socket_mode(settings: Settings) -> None:
+    """Socket Mode: the same app over a WebSocket; with ``PORT`` set, a small HTTP server beside it
+    answers ``/healthz``, ``/readyz`` (connected to Slack) and ``/metrics`` for the platform."""
     from bot.app import SocketModeIntake, build_bot
 
     bot = build_bot(settings)
@@ -140,13 +177,57 @@ async def _socket_mode(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    health = _health_server(bot, settings) if "port" in settings.model_fields_set else None
     await bot.startup()
+    bot.connected = False
     await handler.connect_async()  # type: ignore[no-untyped-call]
+    watch = asyncio.create_task(_watch_connection(bot, handler), name="socket-watch")
+    serving = asyncio.create_task(health.serve(), name="health") if health is not None else None
     try:
         await stop.wait()
     finally:
+        bot.ready = False  # /readyz says 503 from the moment shutdown begins
+        watch.cancel()
         await handler.close_async()  # type: ignore[no-untyped-call]
         await bot.shutdown()
+        if health is not None and serving is not None:
+            health.should_exit = True
+            await serving
+
+
+async def _watch_connection(bot: Bot, handler: SocketModeIntake) -> None:
+    """Readiness in Socket Mode is being connected to Slack: checked every second."""
+    while True:
+        try:
+            bot.connected = bool(await handler.client.is_connected())
+        except Exception:  # noqa: BLE001 - a failed probe counts as not connected
+            bot.connected = False
+        await asyncio.sleep(1.0)
+
+
+def _health_server(bot: Bot, settings: Settings) -> uvicorn.Server:
+    import contextlib
+    from collections.abc import Iterator
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from bot.app import health_routes
+
+    class HealthServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the bot's own handlers stop it (``should_exit``), not uvicorn's
+
+    config = uvicorn.Config(
+        Starlette(routes=health_routes(bot)),
+        host="0.0.0.0",  # noqa: S104 - the platform's health checks come from outside the container
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    return HealthServer(config)
 
 
 # -- preview ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 names a metric.
 
 **Several worker processes.** ``python -m bot serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh
-directory before any worker starts (:func:`prepare_multiprocess_dir`); prometheus-client then keeps
+directory before any worker starts (``bot.__main__``); prometheus-client then keeps
 every worker's values in memory-mapped files there, and ``GET /metrics`` on any worker sums them all
 (:class:`~prometheus_client.multiprocess.MultiProcessCollector`). A worker that exits leaves its file
 behind, so counters never go backwards; its live gauge (lookups in flight) is dropped when it stops.
@@ -15,9 +15,6 @@ counted as ``other``. No user, channel, team or customer id is ever a label.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -130,6 +127,21 @@ class Metrics:
             "bik_lookups_in_flight", "BIK lookups under way.", multiprocess_mode="livesum", registry=r
         )
         self._reloads = Counter("bik_policy_reloads", "Policy reloads, by result.", ["result"], registry=r)
+        self._start_at_zero()
+
+    def _start_at_zero(self) -> None:
+        """The series alerts and dashboards divide by exist from the start, at 0 (a family without
+        samples is left out of a scrape, and ``rate()`` of a missing series is no alert)."""
+        for outcome in ("found", "not_found", "denied", "unavailable", "timeout", "unexpected"):
+            self._lookups.labels("command", outcome)
+            self._bik_duration.labels(outcome)
+        for kind in ACK_KINDS:
+            self._ack.labels(kind)
+        for path in REPLY_PATHS:
+            for result in RESULTS:
+                self._replies.labels(path, result)
+        for result in RELOAD_RESULTS:
+            self._reloads.labels(result)
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -168,28 +180,6 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-
-def prepare_multiprocess_dir() -> Path:
-    """In the main process, before any worker starts: an empty directory for every worker's values.
-
-    An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is used (emptied: values of a previous run would
-    be summed in); otherwise a fresh temporary directory, removed by :func:`remove_multiprocess_dir`."""
-    given = os.environ.get(MULTIPROC_ENV)
-    if given:
-        path = Path(given)
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.db"):
-            stale.unlink()
-        return path
-    path = Path(tempfile.mkdtemp(prefix="bik-metrics-"))
-    os.environ[MULTIPROC_ENV] = str(path)
-    return path
-
-
-def remove_multiprocess_dir(path: Path) -> None:
-    if path.name.startswith("bik-metrics-"):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_stopped() -> None:

@@ -32,9 +32,11 @@ every ``SUMMARY_EVERY`` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import resource
+import signal
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from typing import Any, Literal
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from bot.config import ConfigError
 from bot.logs import get_logger
@@ -285,3 +288,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._registry.note("header_timeout" if self._phase == "headers" else "body_timeout", self.loop)
         self.drop()
+
+
+class ReloadingMultiprocess(Multiprocess):
+    """uvicorn's worker supervisor, except on SIGHUP: uvicorn restarts every worker, which drops
+    nothing but is no reload; here the signal is passed on to each worker, which reads the access
+    policy again in place (``bot.policy_reload``). A worker still starting has no SIGHUP handler
+    yet and would die of it; the supervisor then starts a new one, which reads the new file."""
+
+    def handle_hup(self) -> None:
+        log.info("sighup", forwarded_to=len(self.processes))
+        for process in self.processes:
+            if process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGHUP)
