@@ -59,6 +59,23 @@ def connect(port: int, first: bytes) -> socket.socket:
     return sock
 
 
+def health_on(sock: socket.socket) -> bytes:
+    """GET /healthz on an open connection, and its whole response (headers, then Content-Length bytes)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"closed by the server after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    [length] = [int(h[15:]) for h in head.lower().split(b"\r\n") if h.startswith(b"content-length:")]
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "closed by the server mid-body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def closed_by_server(sock: socket.socket) -> bool:
     try:
         return sock.recv(4096) == b""  # the server sends nothing before closing
@@ -121,8 +138,7 @@ def test_half_open_connections_are_closed_in_time_while_real_commands_are_answer
         # A keep-alive connection that answered once: idle is governed by keep-alive (65 s), not by
         # the header timeout, so it outlives the attack and serves a second request afterwards.
         keep = socket.create_connection(("127.0.0.1", process.port), timeout=5)
-        keep.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n")
-        assert keep.recv(4096).startswith(b"HTTP/1.1 200")
+        assert health_on(keep).startswith(b"HTTP/1.1 200")
         baseline = open_fds(process)
 
         partial = [watch.add(connect(process.port, PARTIAL_HEADERS)) for _ in range(400)]
@@ -152,8 +168,7 @@ def test_half_open_connections_are_closed_in_time_while_real_commands_are_answer
         assert open_fds(process) <= baseline + 2
 
         time.sleep(0.5)  # the keep-alive connection has now been idle for well over the header timeout
-        keep.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n")
-        assert keep.recv(4096).startswith(b"HTTP/1.1 200")
+        assert health_on(keep).startswith(b"HTTP/1.1 200")
         keep.close()
         deadline = time.monotonic() + 5  # the summary line follows the first closure by a second
         while closed_count(process, "body_timeout") < len(slow_body) and time.monotonic() < deadline:
