@@ -41,6 +41,7 @@ class Entry(BaseModel):
     users: list[UserId] | None = None
     usergroups: list[GroupId] | None = None
     external_unmasked: bool | None = None
+    unfurl: bool | None = None
 
 
 class PolicyDocument(BaseModel):
@@ -72,10 +73,20 @@ class Rule:
     users: frozenset[str] = frozenset()
     usergroups: frozenset[str] = frozenset()
     external_unmasked: bool = False
+    unfurl_setting: bool | None = None
+    """``unfurl`` as the file says it (inherited); None: decided by :attr:`unfurl`'s default."""
 
     @property
     def restricts_people(self) -> bool:
         return bool(self.users or self.usergroups)
+
+    @property
+    def unfurl(self) -> bool:
+        """Are BIK links posted here unfurled (SPEC 9.3)? By default only where the channel may
+        already read cards (in-channel replies or sharing): an unfurl never shows more than that."""
+        if self.unfurl_setting is not None:
+            return self.unfurl_setting
+        return self.reply == "in_channel" or self.share
 
     def mask_for(self, *, visible_to_channel: bool, channel_shared: bool) -> frozenset[str]:
         """Fields to mask for a message that the whole channel (or only the asker) can read."""
@@ -99,6 +110,7 @@ def _inherit(source: str, base: Rule, entry: Entry | None) -> Rule:
         external_unmasked=(
             base.external_unmasked if entry.external_unmasked is None else entry.external_unmasked
         ),
+        unfurl_setting=base.unfurl_setting if entry.unfurl is None else entry.unfurl,
     )
 
 
@@ -239,4 +251,32 @@ def _not_configured(channel_id: str, policy_name: str, *, dm: bool) -> str:
         f"This channel (`{channel_id}`) isn't allowed to look up BIK customers. An admin can allow it "
         f"by adding `[channels.{channel_id}]` with `allow = true` to the bot's access policy "
         f"(`{policy_name}`)."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where one person may run the command (the App Home's list, SPEC 9.4)."""
+
+    everywhere: bool
+    """``[defaults]`` allows them: every channel but :attr:`except_channels`."""
+    channels: tuple[str, ...]
+    """Channels whose own entry allows them (when not :attr:`everywhere`)."""
+    except_channels: tuple[str, ...]
+    direct_messages: bool
+
+
+def reach(policy: Policy, user_id: str, facts: Facts) -> Reach:
+    """Every decision :func:`decide` would make for ``user_id``, channel by channel."""
+
+    def allowed(channel_id: str, rule: Rule) -> bool:
+        return decide(policy, rule, channel_id=channel_id, user_id=user_id, facts=facts).allowed
+
+    everywhere = allowed("CANYOTHER", policy.defaults)
+    entries = sorted(policy.channels.items())
+    return Reach(
+        everywhere=everywhere,
+        channels=() if everywhere else tuple(c for c, rule in entries if allowed(c, rule)),
+        except_channels=tuple(c for c, rule in entries if not allowed(c, rule)) if everywhere else (),
+        direct_messages=allowed("DANY", policy.direct_messages),
     )

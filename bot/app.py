@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import signal
 import threading
 import time
@@ -48,9 +49,12 @@ from bot.lookup import Directory, LookupService
 from bot.metrics import METRICS, worker_stopped
 from bot.policy_reload import PolicyReloader
 from bot.ratelimit import UserRateLimiter
+from bot.recent import RecentLookups
 from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
-from handlers import actions, commands
+from handlers import actions, commands, events, shortcuts
+from handlers import views as modal_views
+from handlers.modals import ModalLookups
 
 log = get_logger("bik.app")
 
@@ -173,6 +177,7 @@ class Bot:
             self._watcher.cancel()
         await self.tasks.drain(drain_timeout)
         await self.http.aclose()
+        await self.service.recent.close()
         worker_stopped()
         log.info("stopped")
 
@@ -221,6 +226,7 @@ def build_bot(
         limiter=limiter,
         dashboard_url=settings.bik_dashboard_url,
         audit=Audit(),
+        recent=RecentLookups.create(settings.bik_recent_lookups, settings.redis_url),
     )
     poster = ResponseUrlPoster(http, timeout=reply_timeout)
 
@@ -256,12 +262,23 @@ def build_bot(
     commands.register(
         bolt, commands.CommandHandler(service=service, poster=poster, tasks=tasks, ack_budget=ack_budget)
     )
-    actions.register(
+    modals = ModalLookups(service=service, poster=poster, tasks=tasks)
+    id_pattern = re.compile(settings.bik_id_pattern) if settings.bik_id_pattern else None
+    shortcuts.register(
         bolt,
-        actions.ActionHandlers(
-            service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url
+        shortcuts.ShortcutHandlers(
+            modals=modals, dashboard_url=settings.bik_dashboard_url, id_pattern=id_pattern
         ),
     )
+    modal_views.register(bolt, modal_views.ViewHandlers(modals=modals))
+    events.register(
+        bolt, events.EventHandlers(service=service, tasks=tasks, dashboard_url=settings.bik_dashboard_url)
+    )
+    clicks = actions.ActionHandlers(
+        service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url
+    )
+    actions.register(bolt, clicks)
+    actions.register_fallbacks(bolt, clicks)
 
     @bolt.error
     async def on_error(error: Exception) -> None:

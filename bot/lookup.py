@@ -16,10 +16,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot import cards
-from bot.access import Decision, Facts, Policy, Rule, decide
+from bot.access import Decision, Facts, Policy, Reach, Rule, decide, reach
 from bot.audit import Audit
 from bot.bik.client import BikClient, Fetched
 from bot.bik.errors import BikError, NotFound, Unexpected
@@ -29,6 +30,7 @@ from bot.logs import current_ref, get_logger
 from bot.masking import mask_customer
 from bot.metrics import METRICS
 from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
+from bot.recent import Recent, RecentLookups
 
 log = get_logger("bik.lookup")
 
@@ -131,6 +133,7 @@ class Accepted:
     rule: Rule
     view: View
     policy_version: str = "none"
+    surface: str = "command"
 
 
 Started = Immediate | Accepted
@@ -139,6 +142,15 @@ _EXTERNAL = (
     "People outside the organisation that installed this app can't look customers up here; "
     "they see what the channel sees."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """The App Home's facts for one person; ``reach`` is None when Slack could not be asked."""
+
+    reach: Reach | None
+    recent: list[Recent]
+    recent_enabled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,7 @@ class LookupService:
         dashboard_url: str | None = None,
         audit: Audit | None = None,
         installation: Installation | None = None,
+        recent: RecentLookups | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bik = bik
@@ -191,6 +204,7 @@ class LookupService:
         self.dashboard_url = dashboard_url
         self.audit = audit or Audit()
         self.installation = installation or Installation()
+        self.recent = recent or RecentLookups(limit=0)
         self._clock = clock
         # Concurrent lookups of the same id share one BIK call (single flight, nothing cached).
         # Requests with different masking never share one, by design: what is shared is the raw
@@ -212,52 +226,86 @@ class LookupService:
         if isinstance(command, HelpRequest):
             return Immediate(cards.help_message())
 
+        return await self.admit(asker, command.queries, surface="command")
+
+    async def admit(
+        self,
+        asker: Asker,
+        queries: tuple[Query, ...],
+        *,
+        surface: str,
+        private: bool | None = None,
+        direct_messages_rule: bool = False,
+        share_button: bool | None = None,
+    ) -> Started:
+        """May this person look these ids up here, and what may the result show? Every surface asks.
+
+        The rule is the channel's (or, for a modal that has no channel, ``[direct_messages]``:
+        ``direct_messages_rule``). ``private``: the result is seen by the asker alone (a modal, an
+        ephemeral reply); ``None``: as the rule's ``reply`` says. A result the whole channel reads is
+        masked as such (Slack Connect included). A refusal is answered at once (:class:`Immediate`)
+        and makes no BIK call; an admission has spent one lookup per id of the person's budget.
+        """
         policy = self.policy  # read once: a reload mid-request never mixes two policies
-        rule = policy.rule_for(asker.channel_id, asker.channel_name)
-        visible_to_channel = rule.reply == "in_channel"
+        rule = (
+            policy.direct_messages
+            if direct_messages_rule
+            else policy.rule_for(asker.channel_id, asker.channel_name)
+        )
+        visible_to_channel = (rule.reply == "in_channel") if private is None else not private
         # Access facts and the Slack Connect check are independent: ask Slack for both at once.
         decision, shared = await asyncio.gather(
-            self.check_access(asker, command=True, policy=policy),
+            self.check_access(
+                asker, command=True, policy=policy, rule=rule if direct_messages_rule else None
+            ),
             self._is_shared(asker.channel_id, needed=rule.allow and visible_to_channel),
         )
         if not decision.allowed:
             self._audit(
                 asker,
+                surface=surface,
                 outcome="denied",
                 reason=decision.reason,
-                queries=len(command.queries),
+                queries=len(queries),
                 policy_version=policy.version,
             )
             return Immediate(cards.text_message(":no_entry_sign: " + decision.message))
 
-        throttled = await self._throttle(asker, cost=len(command.queries))
+        throttled = await self._throttle(asker, cost=len(queries), surface=surface)
         if throttled is not None:
             return throttled
 
         view = View(
             requester_id=asker.user_id,
-            response_type=rule.reply,
-            share_button=rule.share and not visible_to_channel,
+            response_type="in_channel" if visible_to_channel else "ephemeral",
+            share_button=(rule.share and not visible_to_channel) if share_button is None else share_button,
             dashboard_url=self.dashboard_url,
             masked=rule.mask_for(visible_to_channel=visible_to_channel, channel_shared=shared),
+            fetched_at=datetime.now(UTC),
         )
-        return Accepted(asker, command.queries, rule, view, policy.version)
+        return Accepted(asker, queries, rule, view, policy.version, surface)
 
     async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
         return await self.directory.channel_is_shared(channel_id) if needed else False
 
     async def check_access(
-        self, asker: Asker, *, command: bool = False, policy: Policy | None = None
+        self,
+        asker: Asker,
+        *,
+        command: bool = False,
+        policy: Policy | None = None,
+        rule: Rule | None = None,
     ) -> Decision:
-        """The policy decision for this asker here (counted by decision and reason)."""
-        decision = await self._decide(asker, command, policy or self.policy)
+        """The policy decision for this asker here (counted by decision and reason). ``rule``: decide
+        under this rule instead of the channel's (a modal's ``[direct_messages]``)."""
+        decision = await self._decide(asker, command, policy or self.policy, rule)
         METRICS.decision(decision.allowed, decision.reason)
         return decision
 
-    async def _decide(self, asker: Asker, command: bool, policy: Policy) -> Decision:
+    async def _decide(self, asker: Asker, command: bool, policy: Policy, given: Rule | None) -> Decision:
         """Slack is asked only what the rule needs."""
-        rule = policy.rule_for(asker.channel_id, asker.channel_name)
-        if not asker.channel_id or not asker.user_id:
+        rule = given or policy.rule_for(asker.channel_id, asker.channel_name)
+        if not asker.user_id or (given is None and not asker.channel_id):
             # Never let [defaults] decide for a request that names no channel or no user.
             return Decision(
                 False, "incomplete_request", rule, "This request came without a channel or a user."
@@ -293,13 +341,13 @@ class LookupService:
         is_guest, user_groups = await asyncio.gather(guest(), groups())
         return Facts(user_is_guest=is_guest, user_groups=user_groups)
 
-    async def _throttle(self, asker: Asker, *, cost: int) -> Immediate | None:
+    async def _throttle(self, asker: Asker, *, cost: int, surface: str = "command") -> Immediate | None:
         if self.limiter is None:
             return None
         message = await self.spend(asker, cost)
         if message is None:
             return None
-        self._audit(asker, outcome="rate_limited", queries=cost)
+        self._audit(asker, surface=surface, outcome="rate_limited", queries=cost)
         return Immediate(cards.text_message(message))
 
     async def spend(self, asker: Asker, cost: int) -> str | None:
@@ -322,9 +370,13 @@ class LookupService:
 
     # step 2 ---------------------------------------------------------------------------------------
 
+    async def results(self, accepted: Accepted) -> list[Result]:
+        """Fetch every query concurrently: one result per query, masked, audited. Never raises."""
+        return list(await asyncio.gather(*(self._one(accepted, q) for q in accepted.queries)))
+
     async def complete(self, accepted: Accepted) -> Message:
         """Fetch every query concurrently and render the one final reply. Never raises."""
-        results = await asyncio.gather(*(self._one(accepted, q) for q in accepted.queries))
+        results = await self.results(accepted)
         try:
             return cards.lookup_message(results, accepted.view)
         except Exception:
@@ -390,6 +442,10 @@ class LookupService:
             retries=max(0, answer.attempts - 1),
             fallback=answer.fallback or None,
             policy_version=accepted.policy_version,
+            surface=accepted.surface,
+        )
+        await self.recent.record(
+            accepted.asker.team_id, accepted.asker.user_id, str(query), outcome, accepted.surface
         )
         return result
 
@@ -432,6 +488,62 @@ class LookupService:
         shared = await self._is_shared(asker.channel_id, needed=for_channel)
         masked = decision.rule.mask_for(visible_to_channel=for_channel, channel_shared=shared)
         return Permit(decision, query, masked)
+
+    async def rerun(self, asker: Asker, value: str, *, surface: str, private: bool) -> Started:
+        """Refresh or Try again: the button's value is the message's queries, parsed again like typed
+        input, and admitted again for whoever clicks where they click (:meth:`admit`)."""
+        try:
+            command = parse_command(value)
+        except QueryError:
+            command = HelpRequest()
+        if isinstance(command, HelpRequest):
+            self._audit(asker, surface=surface, outcome="invalid")
+            return Immediate(cards.text_message(":no_entry_sign: That button is no longer valid."))
+        return await self.admit(asker, command.queries, surface=surface, private=private)
+
+    async def admit_unfurl(self, asker: Asker, queries: tuple[Query, ...]) -> Accepted | None:
+        """Link unfurling (SPEC 9.3): only where the poster may look customers up and the channel's
+        rule unfurls, masked as anything the whole channel reads. None: nothing may be posted (the
+        decision is audited)."""
+        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        if not asker.channel_id or asker.channel_id == "COMPOSER" or not rule.unfurl:
+            reason = "unfurl_off" if asker.channel_id and asker.channel_id != "COMPOSER" else "composer"
+            self._audit(asker, surface="unfurl", outcome="denied", reason=reason, queries=len(queries))
+            return None
+        started = await self.admit(asker, queries, surface="unfurl", private=False, share_button=False)
+        return started if isinstance(started, Accepted) else None
+
+    async def home(self, asker: Asker) -> Home:
+        """What the App Home shows this person (SPEC 9.4): where the policy lets them run the
+        command, and their recent lookups (ids only)."""
+        policy = self.policy
+        groups = sorted(
+            {
+                g
+                for rule in (policy.defaults, policy.direct_messages, *policy.channels.values())
+                for g in rule.usergroups
+            }
+        )
+        try:
+            is_guest, members = await asyncio.gather(
+                self.directory.user_is_guest(asker.user_id),
+                asyncio.gather(*(self.directory.usergroup_members(g) for g in groups)),
+            )
+        except DirectoryUnavailable:
+            return Home(
+                reach=None,
+                recent=await self.recent.list(asker.team_id, asker.user_id),
+                recent_enabled=self.recent.enabled,
+            )
+        facts = Facts(
+            user_is_guest=is_guest,
+            user_groups=frozenset(g for g, m in zip(groups, members, strict=True) if asker.user_id in m),
+        )
+        return Home(
+            reach=reach(policy, asker.user_id, facts),
+            recent=await self.recent.list(asker.team_id, asker.user_id),
+            recent_enabled=self.recent.enabled,
+        )
 
     async def first_time(self, key: str) -> bool:
         """Has this interaction (a signed request replayed within Slack's 5 minutes carries the same

@@ -15,6 +15,7 @@ def describe(rule: Rule) -> str:
     if rule.restricts_people:
         who = sorted(rule.users) + sorted(rule.usergroups)
         parts.append("only " + ", ".join(who))
+    parts.append("BIK links unfurled" if rule.unfurl else "no link unfurls")
     if rule.external_unmasked:
         parts.append("UNMASKED even when shared with another organisation")
     else:

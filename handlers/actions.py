@@ -6,6 +6,7 @@ card the whole channel reads is masked as that card is.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,44 +14,18 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import cards
+from bot import cards, views
 from bot.cards import Failed, Found, View
 from bot.delivery import ResponseUrlPoster
 from bot.logs import current_ref, get_logger
-from bot.lookup import Asker, LookupService
+from bot.lookup import Asker, Immediate, LookupService
 from bot.masking import mask_customer
 from bot.tasks import TaskTracker
+from handlers.payload import asker_from_action, obj
 
 log = get_logger("bik.actions")
 ANY = re.compile(".*")
 Ack = Callable[..., Awaitable[Any]]
-
-
-def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
-    """``body[key]`` when it is an object; Slack sends ``null`` or leaves many out."""
-    value = body.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def asker_from_action(body: dict[str, Any]) -> Asker:
-    """Who clicked, where, as Slack really sends it: ``team`` is ``null`` in org-wide installs,
-    ``channel`` is absent in modals and the Home tab, ``user.team_id`` is the clicker's own
-    workspace (another organisation's, in Slack Connect)."""
-    channel, user, view = _object(body, "channel"), _object(body, "user"), _object(body, "view")
-    installing_team = (
-        view.get("app_installed_team_id")
-        or _object(body, "team").get("id")
-        or user.get("team_id")
-        or view.get("team_id")
-    )
-    return Asker(
-        team_id=str(installing_team or ""),
-        channel_id=str(channel.get("id") or _object(body, "container").get("channel_id") or ""),
-        user_id=str(user.get("id") or ""),
-        channel_name=channel.get("name"),
-        user_team_id=user.get("team_id"),
-        enterprise_id=_object(body, "enterprise").get("id") or _object(body, "team").get("enterprise_id"),
-    )
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -62,13 +37,13 @@ def _on_private_message(body: dict[str, Any]) -> bool:
     """Was the button on a message only the clicker sees? Only Slack's own ``container`` can say so
     (not the button's value); anything else — an in-channel or shared card, an unknown container —
     counts as read by the whole channel."""
-    container = _object(body, "container")
+    container = obj(body, "container")
     return container.get("type") == "message" and container.get("is_ephemeral") is True
 
 
 def _replay_key(body: dict[str, Any], asker: Asker) -> str:
     actions = body.get("actions") or [{}]
-    container = _object(body, "container")
+    container = obj(body, "container")
     return ":".join(
         (
             "share",
@@ -102,9 +77,20 @@ class ActionHandlers:
         await ack()
         self._tasks.spawn(self._share(body), name="share")
 
-    async def _share(self, body: dict[str, Any]) -> None:
-        asker = asker_from_action(body)
-        response_url = str(body.get("response_url") or "")
+    async def modal_share(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Share in channel from a message shortcut's modal: a modal has no response_url of its own,
+        so the shortcut's (kept in the modal's private_metadata, which Slack returns as set) posts
+        to the message's channel."""
+        await ack()
+        meta = views.read_metadata(obj(body, "view").get("private_metadata"))
+        asker = dataclasses.replace(asker_from_action(body), channel_id=meta.get("c", ""), channel_name=None)
+        self._tasks.spawn(self._share(body, asker, meta.get("r", "")), name="share")
+
+    async def _share(
+        self, body: dict[str, Any], asker: Asker | None = None, response_url: str | None = None
+    ) -> None:
+        asker = asker or asker_from_action(body)
+        response_url = str(body.get("response_url") or "") if response_url is None else response_url
         if not await self._service.first_time(_replay_key(body, asker)):
             # The same signed click again (a replay within Slack's 5 minutes): it was answered once.
             log.warning("interaction_replayed", action="share", user=asker.user_id)
@@ -154,6 +140,30 @@ class ActionHandlers:
         self._service.audit_interaction(
             asker, query, outcome="shared" if delivered else "share_undelivered", masked=masked
         )
+
+    async def rerun(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Refresh and Try again: every query of the message, admitted again for whoever clicks
+        where they click, fetched again, and the message replaced in place through the click's own
+        response_url, masked as the message it replaces (SPEC 4)."""
+        await ack()
+        self._tasks.spawn(self._rerun(body), name="rerun")
+
+    async def _rerun(self, body: dict[str, Any]) -> None:
+        actions = body.get("actions") or [{}]
+        surface = "retry" if actions[0].get("action_id") == cards.ACTION_RETRY else "refresh"
+        asker = asker_from_action(body)
+        response_url = str(body.get("response_url") or "")
+        if obj(body, "container").get("type") != "message" or not response_url:
+            log.warning("rerun_without_message", surface=surface)  # modal cards carry no such button
+            return
+        started = await self._service.rerun(
+            asker, _value(body), surface=surface, private=_on_private_message(body)
+        )
+        if isinstance(started, Immediate):
+            await self._tell(response_url, started.message["text"])
+            return
+        message = await self._service.complete(started)
+        await self._poster.post(response_url, {**message, "replace_original": True}, purpose=surface)
 
     async def show_addresses(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -226,7 +236,14 @@ def register(app: AsyncApp, handlers: ActionHandlers) -> None:
     app.action(cards.ACTION_OPEN)(handlers.open_in_bik)
     app.action(cards.ACTION_SHARE)(handlers.share)
     app.action(cards.ACTION_ADDRESSES)(handlers.show_addresses)
-    # Registered last: Bolt tries listeners in order, so these catch only what nothing else did.
+    app.action(cards.ACTION_REFRESH)(handlers.rerun)
+    app.action(cards.ACTION_RETRY)(handlers.rerun)
+    app.action(views.ACTION_MODAL_SHARE)(handlers.modal_share)
+
+
+def register_fallbacks(app: AsyncApp, handlers: ActionHandlers) -> None:
+    """Registered after every other listener: Bolt tries them in order, so these catch only what
+    nothing else did (and nothing ends in Bolt's 404)."""
     app.action(ANY)(handlers.unknown)
     app.view(ANY)(handlers.unknown)
     app.view_closed(ANY)(handlers.unknown)
