@@ -21,7 +21,11 @@ METHOD_SCOPES = {
     "auth.test": set(),
     "views.open": set(),
     "views.update": set(),
+    "views.publish": set(),
+    "chat.unfurl": {"links:write"},
 }
+# Each event the bot subscribes to, and the scope Slack requires for it.
+EVENT_SCOPES = {"app_home_opened": set(), "link_shared": {"links:read"}}
 
 
 def test_manifest_validates_against_slacks_schema():
@@ -39,7 +43,7 @@ def test_slash_command_with_usage_hint_and_escaping():
 
 def test_scopes_are_exactly_what_the_code_calls():
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    needed = {"commands"}.union(*METHOD_SCOPES.values())
+    needed = {"commands"}.union(*METHOD_SCOPES.values(), *EVENT_SCOPES.values())
     assert scopes == needed
 
 
@@ -47,6 +51,23 @@ def test_every_web_api_method_in_the_code_is_accounted_for():
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     source += "\n".join(p.read_text() for p in (ROOT / "handlers").rglob("*.py"))
     called = set(re.findall(r'_call\("([a-z]+\.[a-zA-Z.]+)"', source))
-    called |= {m.replace("_", ".", 1) for m in re.findall(r"\.(views_open|views_update|auth_test)\(", source)}
+    called |= {
+        m.replace("_", ".", 1)
+        for m in re.findall(r"\.(views_open|views_update|views_publish|chat_unfurl|auth_test)\(", source)
+    }
     assert called, "no Web API calls found: the pattern needs updating"
     assert called <= set(METHOD_SCOPES), called - set(METHOD_SCOPES)
+
+
+def test_shortcuts_home_tab_events_and_unfurl_domain_match_the_code():
+    from bot import views
+    from handlers import shortcuts
+
+    features = MANIFEST["features"]
+    kinds = {s["callback_id"]: s["type"] for s in features["shortcuts"]}
+    assert kinds == {shortcuts.CALLBACK_MESSAGE: "message", shortcuts.CALLBACK_GLOBAL: "global"}
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(EVENT_SCOPES)
+    assert MANIFEST["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert features["unfurl_domains"] == ["bik-dashboard.example.com"]  # the placeholder the README names
+    assert views.CALLBACK_LOOKUP  # the modals' own callback ids need no manifest entry
