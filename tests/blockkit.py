@@ -24,6 +24,8 @@ from slack_sdk.models.views import View
 
 OUR_MARKUP = re.compile(
     r"<!date\^\d+\^[^|<>]*\|[^<>]*>|<https://maps\.google\.com/\?q=[-0-9.,]+\|Map>|<@[UW][A-Z0-9]+>"
+    # bot.views.channel_ref: a channel mention, only from an id that looks like one.
+    r"|<#[CG][A-Z0-9]+>"
 )
 # A placeholder shown as a whole value ("Email: None"); the same word inside real data is fine.
 FORBIDDEN_WORDS = re.compile(r"(?:^|\n|\*)\s*(None|null|undefined)\s*(?:$|\n)")
