@@ -23,16 +23,31 @@ What a masked view hides besides the customer (already masked by :mod:`bot.maski
   repeat what was asked, so it is shown only in a reply that the asker alone sees with nothing
   masked; elsewhere a generic sentence replaces it. :func:`error_text` without a view assumes the
   strictest audience.
+
+What a card shows beyond BIK's values (SPEC section 4):
+
+- a footer naming who looked it up (or shared it) and, when the caller passes
+  :attr:`View.fetched_at`, when BIK answered ("data as of", a Slack date token);
+- a **Refresh** button on every card and a **Try again** button beside every error that may pass on
+  its own (unavailable, timeout, unexpected answer). Both re-run *every* query of the message and
+  replace the whole message: a click on an ephemeral message carries no copy of it, so one card
+  cannot be spliced into the rest. Their value is :func:`message_value`;
+- an unmasked email as a ``mailto:`` link, only when the address is made of characters that are
+  safe inside a Slack link (see :func:`email_text`); a masked one, never;
+- the country by name with BIK's code, ``India (IND)`` (see :func:`country_label`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
+
+import pycountry
 
 from bot.bik.errors import (
     BikError,
@@ -46,7 +61,17 @@ from bot.bik.errors import (
 )
 from bot.bik.models import Address, Asset, Customer, sanitise
 from bot.masking import mask_text
-from bot.query import USAGE, Kind, Query, QueryError, parse_query
+from bot.query import (
+    MAX_QUERIES,
+    MAX_TEXT_CHARS,
+    USAGE,
+    Kind,
+    Lookup,
+    Query,
+    QueryError,
+    parse_command,
+    parse_query,
+)
 
 # Slack's limits (slack/FACTS.md), kept together so tests can import them.
 MAX_BLOCKS = 50
@@ -73,6 +98,8 @@ STRICT_MASK = frozenset({"phone", "email", "address"})
 ACTION_SHARE = "share_in_channel"
 ACTION_ADDRESSES = "show_all_addresses"
 ACTION_OPEN = "open_in_bik"
+ACTION_REFRESH = "refresh_card"
+ACTION_RETRY = "retry_lookup"
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -88,6 +115,10 @@ class View:
     dashboard_url: str | None = None
     masked: frozenset[str] = frozenset()
     shared_by: str | None = None
+    fetched_at: datetime | None = None
+    """When BIK answered: shown in the footer as "data as of" (a Slack date token). None: not shown."""
+    refresh: bool = True
+    """Offer Refresh on cards and Try again on retryable errors; False turns both off (a preview)."""
 
     @property
     def seen_by_channel(self) -> bool:
@@ -159,8 +190,77 @@ def plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def slack_date(when: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A Slack date token, shown in each reader's time zone; the fallback is written in UTC (a
+    naive datetime is taken as UTC, as :mod:`bot.bik.models` reads BIK's dates)."""
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     fallback = when.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(when.timestamp())}^{fmt}|{fallback}>"
+
+
+# An address that can stand inside ``<mailto:…|…>`` as it is: no character that mrkdwn escapes or
+# that ends a link (``& < > |``), no whitespace, no ``*`` (every masked email has one), ASCII only.
+_LINKABLE_EMAIL = re.compile(r"[A-Za-z0-9._+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def email_text(value: str, masked: Iterable[str] = ()) -> str:
+    """An email for mrkdwn: a ``mailto:`` link when it is unmasked and safe to link, else escaped text.
+
+    Not a link: any email of a reply where "email" is masked, anything masked by content (it holds
+    ``*``: ``t***@bik.ai``, ``******3210@x.com`` under phone masking), and any address with a
+    character that could end the link or needs escaping (``| < > &``, spaces, quotes, non-ASCII) or
+    longer than one value may be (:data:`MAX_VALUE`): those are shown as plain escaped text, so a
+    value can never break out of the link or link somewhere else."""
+    address = sanitise(value)
+    if (
+        "email" not in frozenset(masked)
+        and len(address) <= MAX_VALUE
+        and _LINKABLE_EMAIL.fullmatch(address) is not None
+    ):
+        return f"<mailto:{address}|{address}>"
+    return v(value)
+
+
+_COUNTRY_CODE = re.compile(r"[A-Za-z]{2,3}")
+
+
+def country_name(code: str) -> str | None:
+    """The country's name for an ISO 3166 alpha-3 code (BIK's), or alpha-2 (addresses sometimes
+    carry one), from pycountry: the common name where there is one (``Bolivia``), else the name.
+    None for anything else."""
+    return _country_name(code.upper()) if _COUNTRY_CODE.fullmatch(code) else None
+
+
+@lru_cache(maxsize=1024)
+def _country_name(code: str) -> str | None:
+    if len(code) == 3:
+        country = pycountry.countries.get(alpha_3=code)
+    else:
+        country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return None
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+def country_label(name: str | None, code: str | None) -> str | None:
+    """What a card shows for a country: ``Name (CODE)``, never the same thing twice.
+
+    - a code alone: its name from pycountry and the code, ``India (IND)``; an unknown code as it is;
+    - a name alone: the name; when BIK put a code in the name field (``IND``), read as a code;
+    - both (an address: ``country`` "India", ``countryCode`` "IN"): BIK's own name with BIK's code,
+      ``India (IN)``. BIK's name wins over pycountry's: it is what the store recorded, and a code that
+      disagrees with it stays visible beside it. The code is left out when it reads the same as the
+      name (``India (India)`` never appears).
+    """
+    name = sanitise(name).strip() if name else None
+    code = sanitise(code).strip() if code else None
+    if name and not code and country_name(name):
+        name, code = None, name
+    label = name or (country_name(code) if code else None) or code
+    if not label:
+        return None
+    if code and code.casefold() != label.casefold():
+        return f"{label} ({code})"
+    return label
 
 
 def fit_lines(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
@@ -202,24 +302,90 @@ def button_value(found: Found, view: View) -> str | None:
         return None
 
 
+RETRYABLE = (Unavailable, TimedOut, Unexpected)
+"""Errors that may pass on their own: they get a Try again button."""
+
+
+def _token(query: Query) -> str:
+    """A query as typed: ``partner:abc``, ``bik:123``; a bare all-digits id stays bare, so it is
+    tried as a BIK id again when no partner id matches."""
+    return query.value if query.digits_fallback else str(query)
+
+
+def _carried(result: Result, view: View) -> Query | None:
+    """The query a Refresh or Try again may carry for one result, or None (see :func:`message_value`)."""
+    query = result.query
+    tokens = [_token(query)] if shown_id(query, view.masked) == query.value else []
+    if isinstance(result, Found) and result.customer.id:
+        tokens.append(f"bik:{result.customer.id}")  # what button_value carries on a masked card
+    for token in tokens:
+        try:
+            # As a command of its own, so that what the whole text would split differently (a space
+            # in a Query built by hand, not by the parser) is caught here, query by query.
+            command = parse_command(esc(token))
+        except QueryError:
+            continue
+        if isinstance(command, Lookup) and len(command.queries) == 1:
+            parsed = command.queries[0]
+            if shown_id(parsed, view.masked) == parsed.value:
+                return parsed
+    return None
+
+
+def message_value(results: Sequence[Result], view: View) -> str | None:
+    """What Refresh and Try again carry: every query of the message, re-run together.
+
+    Each query is written as :func:`button_value` writes it: as asked (``partner:abc``, ``bik:123``,
+    a bare all-digits id kept bare so the BIK-id fallback runs again), except that on a masked reply
+    a query that would show a masked value is replaced by the found customer's ``bik:<id>``, and left
+    out when it found nothing (or the customer has no BIK id). Duplicates are dropped. The queries
+    are joined by single spaces and ``&``, ``<``, ``>`` are escaped as Slack escapes command text, so
+    :func:`bot.query.parse_command` reads back exactly these queries. None — no button — when
+    nothing is left, or when the text would not fit a button value or a command
+    (:data:`MAX_BUTTON_VALUE`, :data:`~bot.query.MAX_TEXT_CHARS`): a refresh that silently dropped a
+    card would be worse than none."""
+    carried: dict[tuple[Kind, str], Query] = {}
+    for result in results:
+        query = _carried(result, view)
+        if query is not None:
+            carried.setdefault((query.kind, query.value), query)
+    if not carried or len(carried) > MAX_QUERIES:
+        return None
+    value = esc(" ".join(_token(q) for q in carried.values()))
+    if len(value) > min(MAX_BUTTON_VALUE, MAX_TEXT_CHARS):
+        return None
+    try:
+        command = parse_command(value)
+    except QueryError:
+        return None
+    same = isinstance(command, Lookup) and command.queries == tuple(carried.values())
+    return value if same else None
+
+
 # -- customer card ---------------------------------------------------------------------------------
 
 
-def _fields(customer: Customer) -> list[dict[str, Any]]:
-    values = (
-        ("BIK id", customer.id),
-        ("Partner id", customer.partner_customer_id),
-        ("Phone", customer.phone_number),
-        ("Email", customer.email),
-        ("Country", customer.country_code),
-    )
+def _fields(customer: Customer, masked: Iterable[str] = ()) -> list[dict[str, Any]]:
+    country = country_label(None, customer.country_code)
+    pairs = [
+        (label, shown)
+        for label, shown in (
+            ("BIK id", customer.id and v(customer.id)),
+            ("Partner id", customer.partner_customer_id and v(customer.partner_customer_id)),
+            ("Phone", customer.phone_number and v(customer.phone_number)),
+            ("Email", customer.email and email_text(customer.email, masked)),
+            ("Country", country and v(country)),
+        )
+        if shown
+    ]
     dates = (("Created", customer.created_at), ("Updated", customer.updated_at))
-    pairs = [(label, v(value)) for label, value in values if value]
     pairs += [(label, slack_date(when)) for label, when in dates if when]
     return [mrkdwn(cut(f"*{label}*\n{value}", MAX_FIELD_TEXT)) for label, value in pairs[:MAX_FIELDS]]
 
 
-def address_text(address: Address, title: str) -> str:
+def address_text(address: Address, title: str, masked: Iterable[str] = ()) -> str:
+    """One address as mrkdwn lines: street, locality, country (:func:`country_label`), the contact
+    (email as :func:`email_text`, phone as plain text) and a map link."""
     lines = [f"*{title}*"]
     for line in (address.address1, address.address2):
         if line:
@@ -229,10 +395,12 @@ def address_text(address: Address, title: str) -> str:
         locality = f"{locality} {v(address.zip)}".strip()
     if locality:
         lines.append(locality)
-    country = address.country or address.country_code
+    country = country_label(address.country, address.country_code)
     if country:
         lines.append(v(country))
-    contact = [v(p) for p in (address.contact_name, address.phone_number, address.email) if p]
+    contact = [v(p) for p in (address.contact_name, address.phone_number) if p]
+    if address.email:
+        contact.append(email_text(address.email, masked))
     if contact:
         lines.append("Contact: " + " · ".join(contact))
     if address.latitude is not None and address.longitude is not None:
@@ -248,8 +416,9 @@ def _address_title(address: Address, index: int, total: int) -> str:
     return "Address" if total == 1 else f"Address {index} of {total}"
 
 
-def _asset_line(asset: Asset, primary: set[str]) -> str:
-    text = v(asset.asset_value or "")
+def _asset_line(asset: Asset, primary: set[str], masked: Iterable[str]) -> str:
+    value = asset.asset_value or ""
+    text = email_text(value, masked) if asset.is_email else v(value)
     notes = []
     if asset.asset_value in primary:
         notes.append("primary")
@@ -258,7 +427,7 @@ def _asset_line(asset: Asset, primary: set[str]) -> str:
     return f"• {text}" + (f" ({', '.join(notes)})" if notes else "")
 
 
-def _contacts_block(customer: Customer) -> Block | None:
+def _contacts_block(customer: Customer, masked: Iterable[str] = ()) -> Block | None:
     primary = {p for p in (customer.email, customer.phone_number) if p}
     assets = [a for a in customer.assets if a.asset_value]
     emails = [a for a in assets if a.is_email]
@@ -268,7 +437,7 @@ def _contacts_block(customer: Customer) -> Block | None:
     for title, group in (("Emails", emails), ("Phones", phones), ("Other contacts", others)):
         if not group:
             continue
-        lines = [_asset_line(a, primary) for a in group[:MAX_ASSETS_SHOWN]]
+        lines = [_asset_line(a, primary, masked) for a in group[:MAX_ASSETS_SHOWN]]
         if len(group) > MAX_ASSETS_SHOWN:
             lines.append(f"… and {len(group) - MAX_ASSETS_SHOWN} more")
         parts.append(f"*{title}*\n" + "\n".join(lines))
@@ -297,10 +466,16 @@ def _button(text: str, action_id: str, **extra: Any) -> dict[str, Any]:
     return {"type": "button", "text": plain(text, MAX_BUTTON_TEXT), "action_id": action_id, **extra}
 
 
-def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[Block]:
+def customer_blocks(
+    found: Found, view: View, *, inline_addresses: int, refresh_value: str | None = None
+) -> list[Block]:
+    """One customer's card. Its buttons, in this order: Share in channel, Show all addresses,
+    Open in BIK, Refresh. Refresh carries ``refresh_value`` (the whole message's queries, see
+    :func:`message_value`); without one, this card's own (``message_value([found], view)``).
+    No Refresh when ``view.refresh`` is off or there is nothing to carry."""
     customer = found.customer
     blocks: list[Block] = [{"type": "header", "text": plain(customer_name(customer), MAX_HEADER)}]
-    fields = _fields(customer)
+    fields = _fields(customer, view.masked)
     if fields:
         blocks.append({"type": "section", "fields": fields})
 
@@ -308,14 +483,14 @@ def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[
     shown = addresses[:inline_addresses]
     for index, address in enumerate(shown, start=1):
         title = _address_title(address, index, len(addresses))
-        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title))})
+        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title, view.masked))})
     hidden = len(addresses) - len(shown)
     if hidden:
         blocks.append(
             {"type": "context", "elements": [mrkdwn(f"+ {hidden} more address{'es' * (hidden > 1)}")]}
         )
 
-    for block in (_contacts_block(customer), _tags_block(customer)):
+    for block in (_contacts_block(customer, view.masked), _tags_block(customer)):
         if block is not None:
             blocks.append(block)
 
@@ -328,6 +503,10 @@ def customer_blocks(found: Found, view: View, *, inline_addresses: int) -> list[
     url = dashboard_link(view.dashboard_url, customer)
     if url:
         buttons.append(_button("Open in BIK", ACTION_OPEN, url=url))
+    if view.refresh:
+        again = refresh_value if refresh_value is not None else message_value([found], view)
+        if again is not None:
+            buttons.append(_button("Refresh", ACTION_REFRESH, value=again))
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return blocks
@@ -401,6 +580,8 @@ def _inline_address_budget(card_count: int) -> int:
 def _footer(view: View) -> Block:
     # A shared card names who shared it: the original asker is not taken from the click's payload.
     parts = [f"Shared by <@{view.shared_by}>" if view.shared_by else f"Looked up by <@{view.requester_id}>"]
+    if view.fetched_at is not None:
+        parts.append("data as of " + slack_date(view.fetched_at))
     if view.masked:
         fields = " and ".join(sorted(view.masked))
         parts.append(f":lock: {fields} masked in this channel")
@@ -424,19 +605,33 @@ def _fallback(results: Sequence[Result], view: View) -> str:
 
 
 def lookup_message(results: Sequence[Result], view: View) -> Message:
-    """The one final reply to a command: a card per customer, a line per failure, a footer."""
+    """The one final reply to a command: a card per customer, a line per failure, a footer.
+
+    Every card has Refresh and every retryable error (:data:`RETRYABLE`) a Try again button (the
+    error section's accessory, so it costs no block); both carry :func:`message_value` and re-run
+    the whole message. Neither appears with ``view.refresh`` off or nothing to carry."""
     cards = sum(isinstance(r, Found) for r in results)
     budget = _inline_address_budget(cards)
+    again = message_value(results, view) if view.refresh else None
+    # Nothing to carry: no card may fall back to refreshing itself alone.
+    card_view = view if again is not None else replace(view, refresh=False)
     blocks: list[Block] = []
     for result in results:
         if blocks:
             blocks.append({"type": "divider"})
         if isinstance(result, Found):
-            blocks.extend(customer_blocks(result, view, inline_addresses=budget))
+            blocks.extend(customer_blocks(result, card_view, inline_addresses=budget, refresh_value=again))
         else:
-            blocks.append({"type": "section", "text": mrkdwn(error_text(result, view))})
+            blocks.append(_error_block(result, view, again))
     blocks.append(_footer(view))
     return {"response_type": view.response_type, "text": _fallback(results, view), "blocks": _fit(blocks)}
+
+
+def _error_block(failed: Failed, view: View, again: str | None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(error_text(failed, view))}
+    if again is not None and isinstance(failed.error, RETRYABLE):
+        block["accessory"] = _button("Try again", ACTION_RETRY, value=again)
+    return block
 
 
 def _fit(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
@@ -498,12 +693,13 @@ def pending_message() -> Message:
 
 def addresses_modal(customer: Customer, *, masked: Iterable[str] = ()) -> dict[str, Any]:
     """Every address of one customer, up to the modal's block limit."""
+    masked = frozenset(masked)
     addresses = customer.addresses_default_first
     room = MAX_MODAL_BLOCKS - 2
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{esc(customer_name(customer))}*")}]
     for index, address in enumerate(addresses[:room], start=1):
         title = _address_title(address, index, len(addresses))
-        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title))})
+        blocks.append({"type": "section", "text": mrkdwn(address_text(address, title, masked))})
     if len(addresses) > room:
         blocks.append(
             {

@@ -26,6 +26,8 @@ OUR_MARKUP = re.compile(
     r"<!date\^\d+\^[^|<>]*\|[^<>]*>|<https://maps\.google\.com/\?q=[-0-9.,]+\|Map>|<@[UW][A-Z0-9]+>"
     # bot.views.channel_ref: a channel mention, only from an id that looks like one.
     r"|<#[CG][A-Z0-9]+>"
+    # bot.cards.email_text: an unmasked email linked to itself, only of characters safe in a link.
+    r"|<mailto:(?P<mail>[A-Za-z0-9._+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\|(?P=mail)>"
 )
 # A placeholder shown as a whole value ("Email: None"); the same word inside real data is fine.
 FORBIDDEN_WORDS = re.compile(r"(?:^|\n|\*)\s*(None|null|undefined)\s*(?:$|\n)")

@@ -36,10 +36,13 @@ def test_example_card_has_header_fields_address_assets_and_footer():
     check_safe(message)
     kinds = [b["type"] for b in message["blocks"]]
     assert kinds == ["header", "section", "section", "section", "actions", "context"]
-    assert message["blocks"][2]["text"]["text"] == "*Address*\nhsr layout\nbangalore, karnataka 560102\nIndia"
     assert (
-        "• test.2@bik.ai (primary, added <!date^1723195975^{date_short_pretty}|2024-08-09 09:32 UTC>)"
-        in all_text(message)
+        message["blocks"][2]["text"]["text"]
+        == "*Address*\nhsr layout\nbangalore, karnataka 560102\nIndia (IN)"
+    )
+    assert (
+        "• <mailto:test.2@bik.ai|test.2@bik.ai> (primary, added "
+        "<!date^1723195975^{date_short_pretty}|2024-08-09 09:32 UTC>)" in all_text(message)
     )
     assert message["blocks"][-1]["elements"][0]["text"] == "Looked up by <@U1>"
     assert message["text"] == "BIK customer: Test Last (BIK id 5482636, partner id abcd-122345)"
@@ -157,7 +160,13 @@ def test_tags_and_open_in_bik_button():
             "text": {"type": "plain_text", "text": "Open in BIK", "emoji": False},
             "action_id": "open_in_bik",
             "url": "https://bik.example/customers/5482638",
-        }
+        },
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Refresh", "emoji": False},
+            "action_id": "refresh_card",
+            "value": "partner:abcd-122345",
+        },
     ]
 
 

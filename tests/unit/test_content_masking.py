@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from bot.audit import Audit
 from bot.bik.errors import NotFound, Rejected, TimedOut, Unavailable, Unexpected
 from bot.bik.models import Customer
-from bot.cards import ACTION_ADDRESSES, ACTION_SHARE, Failed, Found, View, error_text, lookup_message
+from bot.cards import (
+    ACTION_ADDRESSES,
+    ACTION_REFRESH,
+    ACTION_SHARE,
+    Failed,
+    Found,
+    View,
+    error_text,
+    lookup_message,
+)
 from bot.masking import find_emails, find_phones, mask_customer, mask_text
 from bot.query import Kind, Query
 
@@ -273,7 +282,11 @@ def test_buttons_of_a_masked_card_carry_the_bik_id_instead_of_a_phone_query():
     customer = mask_customer(_with_addresses(id=5482636, partnerCustomerId="+919090909090"), ALL)
     view = View("U1", share_button=True, masked=ALL)
     message = lookup_message([Found(PHONE_QUERY, customer)], view)
-    assert buttons(message) == {ACTION_SHARE: "bik:5482636", ACTION_ADDRESSES: "bik:5482636"}
+    assert buttons(message) == {
+        ACTION_SHARE: "bik:5482636",
+        ACTION_ADDRESSES: "bik:5482636",
+        ACTION_REFRESH: "bik:5482636",
+    }
     assert "9090909090" not in dump(message)
 
 
