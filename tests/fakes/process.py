@@ -66,7 +66,7 @@ class BotProcess:
         )
         return self
 
-    def start(self, timeout: float = 20) -> BotProcess:
+    def start(self, timeout: float = 60) -> BotProcess:
         """Start and wait until ``/healthz`` answers."""
         self.launch()
         assert self.proc is not None
