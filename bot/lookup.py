@@ -237,6 +237,7 @@ class LookupService:
         private: bool | None = None,
         direct_messages_rule: bool = False,
         share_button: bool | None = None,
+        charge: bool = True,
     ) -> Started:
         """May this person look these ids up here, and what may the result show? Every surface asks.
 
@@ -244,7 +245,9 @@ class LookupService:
         ``direct_messages_rule``). ``private``: the result is seen by the asker alone (a modal, an
         ephemeral reply); ``None``: as the rule's ``reply`` says. A result the whole channel reads is
         masked as such (Slack Connect included). A refusal is answered at once (:class:`Immediate`)
-        and makes no BIK call; an admission has spent one lookup per id of the person's budget.
+        and makes no BIK call; an admission has spent one lookup per id of the person's budget
+        (``charge=False``: already spent by the same request, e.g. a modal that also posts). A refusal
+        is also kept in the person's recent lookups, with its outcome.
         """
         policy = self.policy  # read once: a reload mid-request never mixes two policies
         rule = (
@@ -269,10 +272,12 @@ class LookupService:
                 queries=len(queries),
                 policy_version=policy.version,
             )
+            await self._remember(asker, queries, "denied", surface)
             return Immediate(cards.text_message(":no_entry_sign: " + decision.message))
 
-        throttled = await self._throttle(asker, cost=len(queries), surface=surface)
+        throttled = await self._throttle(asker, cost=len(queries), surface=surface) if charge else None
         if throttled is not None:
+            await self._remember(asker, queries, "rate_limited", surface)
             return throttled
 
         view = View(
@@ -444,10 +449,13 @@ class LookupService:
             policy_version=accepted.policy_version,
             surface=accepted.surface,
         )
-        await self.recent.record(
-            accepted.asker.team_id, accepted.asker.user_id, str(query), outcome, accepted.surface
-        )
+        await self._remember(accepted.asker, (query,), outcome, accepted.surface)
         return result
+
+    async def _remember(self, asker: Asker, queries: tuple[Query, ...], outcome: str, surface: str) -> None:
+        """The Home tab's recent lookups: ids and outcomes only, never customer data."""
+        for query in queries:
+            await self.recent.record(asker.team_id, asker.user_id, str(query), outcome, surface)
 
     def _log_failure(self, exc: BikError) -> None:
         if exc.admin_fix:

@@ -98,7 +98,9 @@ class ModalLookups:
         sharing; masked as the channel reads. Returns the line the modal shows about it."""
         channel_id, response_url = post_to
         there = dataclasses.replace(asker, channel_id=channel_id, channel_name=None)
-        started = await self.service.admit(there, queries, surface="share", private=False, share_button=False)
+        started = await self.service.admit(
+            there, queries, surface="share", private=False, share_button=False, charge=False
+        )
         if isinstance(started, Immediate):
             return "Not posted: " + str(started.message["text"]).removeprefix(":no_entry_sign: ")
         if not started.rule.share:
@@ -108,8 +110,12 @@ class ModalLookups:
         return await self.post_cards(there, started, response_url)
 
     async def post_cards(self, asker: Asker, accepted: Accepted, response_url: str) -> str:
-        results = await self.service.results(accepted)
+        """Only customers found are posted: an error is the asker's business (the modal shows it),
+        not the channel's."""
+        found = [r for r in await self.service.results(accepted) if isinstance(r, cards.Found)]
+        if not found:
+            return "Not posted: no customer was found to post."
         view = dataclasses.replace(accepted.view, shared_by=asker.user_id, response_type="in_channel")
-        message = {**cards.lookup_message(results, view), "response_type": "in_channel"}
+        message = {**cards.lookup_message(found, view), "response_type": "in_channel"}
         delivered = await self.poster.post(response_url, message, purpose="share")
         return "Posted to the channel." if delivered else "Slack did not take the post; try again."

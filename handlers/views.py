@@ -100,7 +100,8 @@ class ViewHandlers:
 def _response_url_for(body: dict[str, Any], channel_id: str) -> tuple[str, str]:
     """The response_url Slack made for the picked conversation (``response_url_enabled``); an empty
     one when Slack sent none, which the post reports as not delivered."""
-    for item in body.get("response_urls") or []:
+    # Slack sends them at the top level; its docs' example has them inside the view: read either.
+    for item in body.get("response_urls") or obj(body, "view").get("response_urls") or []:
         if isinstance(item, dict) and item.get("channel_id") == channel_id and item.get("response_url"):
             return channel_id, str(item["response_url"])
     return channel_id, ""
