@@ -33,7 +33,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -337,11 +337,16 @@ async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         raise Refusal(413, "body too large")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refusal(413, "body too large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Refusal(413, "body too large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left mid-body (or the connection layer cut a slow one): nobody to answer, and
+        # nothing worth a traceback per connection under a flood.
+        raise Refusal(400, "client disconnected") from None
     return b"".join(chunks)
 
 

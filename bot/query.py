@@ -175,5 +175,7 @@ def describe_markup(inner: str) -> str:
 def _quote(token: str) -> str:
     """Show user input back inside mrkdwn safely."""
     shown = token if len(token) <= 60 else token[:59] + "…"
+    # Control and bidi characters are echoed as visible escapes: they can't reorder or hide the text.
+    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in shown)
     shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return f"`{shown}`" if "`" not in shown else f"“{shown}”"

@@ -80,6 +80,7 @@ class BotProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
+        self.kill()  # never leave an unhealthy process listening behind a failed test
         raise RuntimeError(f"bot did not become healthy:\n{self.logs()}")
 
     def logs(self) -> str:

@@ -173,3 +173,11 @@ def test_markup_is_named_without_any_live_markup_left():
             parse_command(text)
         message = caught.value.message
         assert "<!" not in message and "<@" not in message and "<http" not in message
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda t: not t.isprintable() and not t.isspace()))
+def test_a_bad_id_is_echoed_with_no_control_or_bidi_character(token):
+    try:
+        parse_command("partner:" + token.replace(" ", "").replace("\n", "") or "partner:\x1b")
+    except QueryError as caught:
+        assert caught.message.isprintable()
