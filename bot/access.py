@@ -114,6 +114,29 @@ def _inherit(source: str, base: Rule, entry: Entry | None) -> Rule:
     )
 
 
+def stricter(a: Rule, b: Rule) -> Rule:
+    """A rule that allows no more than either: both must allow, every mask of either applies, the
+    reply is private unless both reply in the channel. Two different people restrictions cannot be
+    combined into one, so they deny."""
+    if a.restricts_people and b.restricts_people and (a.users, a.usergroups) != (b.users, b.usergroups):
+        allow = False
+    else:
+        allow = a.allow and b.allow
+    people = a if a.restricts_people else b
+    return Rule(
+        source=f"the stricter of {a.source} and {b.source}",
+        allow=allow,
+        reply="in_channel" if a.reply == b.reply == "in_channel" else "ephemeral",
+        share=a.share and b.share,
+        mask=a.mask | b.mask,
+        guests=a.guests and b.guests,
+        users=people.users,
+        usergroups=people.usergroups,
+        external_unmasked=a.external_unmasked and b.external_unmasked,
+        unfurl_setting=a.unfurl and b.unfurl,
+    )
+
+
 def is_direct_message(channel_id: str, channel_name: str | None) -> bool:
     """Decided by the id: ``D…`` is a direct message. A group DM has a ``G…`` id (Slack names it
     ``mpdm-…``); a channel anyone can name ``directmessage`` or ``mpdm-x`` has a ``C…`` id and
@@ -173,6 +196,10 @@ class Policy:
             return self.channels[channel_id]
         if is_direct_message(channel_id, channel_name):
             return self.direct_messages
+        if channel_id.startswith("G") and channel_name is None:
+            # A G… id whose name we were not told (events, modals) may be a group DM or an old
+            # private channel: the stricter of the two rules decides.
+            return stricter(self.defaults, self.direct_messages)
         return self.defaults
 
     @property

@@ -83,6 +83,27 @@ def build_http_client(transport: httpx.AsyncBaseTransport | None = None) -> http
     )
 
 
+class BodyBudget:
+    """Bytes of request bodies held before their signature could be checked, for the whole process.
+
+    Each body is capped at :data:`MAX_BODY_BYTES`, but a thousand connections each sending almost
+    that much, unsigned, would still hold a gigabyte: beyond this budget a request is answered 503
+    at once (Slack retries nothing for commands; a real request is a few kB and never waits here)."""
+
+    def __init__(self, limit: int = 32 * 1024 * 1024) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, n: int) -> bool:
+        if self.held + n > self.limit:
+            return False
+        self.held += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.held -= n
+
+
 @dataclass
 class Bot:
     settings: Settings
@@ -97,7 +118,8 @@ class Bot:
     """Serving new requests: true from start-up until shutdown begins (``GET /readyz``)."""
     connected: bool = True
     """Socket Mode: connected to Slack. Always true over HTTP."""
-    _watcher: asyncio.Task[None] | None = None
+    body_budget: BodyBudget = field(default_factory=lambda: BodyBudget())
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
@@ -119,11 +141,18 @@ class Bot:
         )
         if not policy.loaded:
             log.warning("no_access_policy", path=str(policy.path), effect="every channel is denied")
-        self.tasks.spawn(self.check_slack(), name="auth.test")
+        if self.settings.web_concurrency > 1 and not self.settings.redis_url:
+            log.warning(
+                "per_process_state",
+                effect="rate limits, replay protection and recent lookups are per worker process",
+                fix="set REDIS_URL",
+            )
+        # Not a tracked task: shutdown cancels it instead of waiting for Slack.
+        self._background.append(asyncio.create_task(self.check_slack(), name="auth.test"))
         reloader = PolicyReloader(
             self.service, self.settings.bik_access_policy, interval=self.settings.bik_policy_reload_seconds
         )
-        self._watcher = asyncio.create_task(reloader.watch(), name="policy-watch")
+        self._background.append(asyncio.create_task(reloader.watch(), name="policy-watch"))
         self._install_signal_handlers(reloader)
         self.ready = True
 
@@ -151,7 +180,15 @@ class Bot:
         signal.signal(signal.SIGTERM, on_term)
 
     async def check_slack(self) -> None:
-        """Who are we? Logged once at start; a rejected token is an error the operator must see."""
+        """Who are we? Asked at start and again with backoff until Slack answers (the installation's
+        team decides who is of another organisation); a rejected token is an error the operator
+        must see, logged once per attempt."""
+        delay = 1.0
+        while not await self.ask_slack():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+    async def ask_slack(self) -> bool:
         try:
             response = await asyncio.wait_for(self.slack.auth_test(), 5.0)
             self.identity = dict(response.data) if isinstance(response.data, dict) else {}
@@ -161,6 +198,7 @@ class Bot:
             log.info(
                 "slack_connected", team=self.identity.get("team_id"), bot_user=self.identity.get("user_id")
             )
+            return True
         except Exception as exc:  # noqa: BLE001 - reported in plain words, never fatal
             error = getattr(getattr(exc, "response", None), "data", {}) or {}
             log.error(
@@ -170,11 +208,12 @@ class Bot:
                 else type(exc).__name__,
                 hint="check SLACK_BOT_TOKEN (invalid_auth) and SLACK_API_URL",
             )
+            return False
 
     async def shutdown(self, drain_timeout: float = DRAIN_SECONDS) -> None:
         self.ready = False
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in self._background:
+            task.cancel()
         await self.tasks.drain(drain_timeout)
         await self.http.aclose()
         await self.service.recent.close()
@@ -228,7 +267,7 @@ def build_bot(
         audit=Audit(),
         recent=RecentLookups.create(settings.bik_recent_lookups, settings.redis_url),
     )
-    poster = ResponseUrlPoster(http, timeout=reply_timeout)
+    poster = ResponseUrlPoster(http, timeout=reply_timeout, allowed_prefixes=settings.response_url_prefixes)
 
     async def authorize(
         enterprise_id: str | None, team_id: str | None, user_id: str | None
@@ -275,7 +314,7 @@ def build_bot(
         bolt, events.EventHandlers(service=service, tasks=tasks, dashboard_url=settings.bik_dashboard_url)
     )
     clicks = actions.ActionHandlers(
-        service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url
+        service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
     )
     actions.register(bolt, clicks)
     actions.register_fallbacks(bolt, clicks)
@@ -317,6 +356,8 @@ class SocketModeIntake(AsyncSocketModeHandler):
         structlog.contextvars.bind_contextvars(ref=new_ref())  # this envelope's own task
         try:
             body = checked(req.payload)
+            if not await self._bot.service.first_time("envelope:" + str(req.envelope_id)):
+                raise Refusal(200, "envelope seen before")  # acknowledged again, not handled twice
             response = await dispatch(self._bot.bolt, body, {}, {"received_at": received_at})
             METRICS.ack(ack_kind(body), time.monotonic() - received_at)
         except Refusal as refusal:
@@ -329,9 +370,10 @@ class SocketModeIntake(AsyncSocketModeHandler):
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
-async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+async def read_bounded(request: Request, budget: BodyBudget, limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, read as it streams and refused (413) the moment it passes ``limit``: a declared
-    ``Content-Length`` is not trusted alone, and a chunked upload has none."""
+    ``Content-Length`` is not trusted alone, and a chunked upload has none. Every byte held counts
+    against ``budget`` until the caller gives it back."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > limit):
         raise Refusal(413, "body too large")
@@ -342,11 +384,16 @@ async def read_bounded(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             size += len(chunk)
             if size > limit:
                 raise Refusal(413, "body too large")
+            if not budget.take(len(chunk)):
+                raise Refusal(503, "too many unverified bodies in flight")
             chunks.append(chunk)
-    except ClientDisconnect:
-        # The client left mid-body (or the connection layer cut a slow one): nobody to answer, and
-        # nothing worth a traceback per connection under a flood.
-        raise Refusal(400, "client disconnected") from None
+    except BaseException as exc:
+        budget.give(sum(map(len, chunks)))
+        if isinstance(exc, ClientDisconnect):
+            # The client left mid-body (or the connection layer cut a slow one): nobody to answer,
+            # and nothing worth a traceback per connection under a flood.
+            raise Refusal(400, "client disconnected") from None
+        raise
     return b"".join(chunks)
 
 
@@ -355,12 +402,14 @@ def build_asgi(bot: Bot) -> Starlette:
     verifier_secret = secret.get_secret_value() if secret else None
     bad_signatures = QuietLog("bad_signature")  # clock drift or a rotated secret: once per 10 s, counted
     malformed = QuietLog("malformed_request")
+    replays = QuietLog("request_replayed")
+    budget = bot.body_budget
 
     async def slack_events(request: Request) -> Response:
         received_at = time.monotonic()
         body = b""
         try:
-            body = await read_bounded(request)
+            body = await read_bounded(request, budget)
             if verifier_secret is None:  # never serve Slack's endpoint unauthenticated
                 raise Refusal(401, "no signing secret configured")
             verify_signature(
@@ -371,17 +420,26 @@ def build_asgi(bot: Bot) -> Starlette:
             )
             parsed = parse_body(body, request.headers.get("content-type"))
         except Refusal as refusal:
+            budget.give(len(body))
             if refusal.status == 401:
                 bad_signatures.warning(reason=refusal.reason, length=len(body))
                 return PlainTextResponse("invalid request signature", status_code=401)
             malformed.warning(problem=refusal.reason)
             return PlainTextResponse(
-                "payload too large" if refusal.status == 413 else "malformed request",
+                {413: "payload too large", 503: "busy"}.get(refusal.status, "malformed request"),
                 status_code=refusal.status,
             )
+        budget.give(len(body))  # verified: no longer an unsigned body held for a stranger
+        structlog.contextvars.bind_contextvars(ref=new_ref())  # this request's own task
+        if not await bot.service.first_time("request:" + request.headers.get("x-slack-signature", "")):
+            # The same signed request again (a replay within Slack's 5 minutes): answered once.
+            replays.warning(kind=ack_kind(parsed))
+            return Response(status_code=200)
+        if parsed.get("type") == "app_rate_limited":
+            log.warning("slack_rate_limited_events", minute=parsed.get("minute_rate_limited"))
+            return Response(status_code=200)
         headers = {k: v for k, v in request.headers.items() if k.startswith("x-slack-")}
         headers["content-type"] = request.headers.get("content-type", "")
-        structlog.contextvars.bind_contextvars(ref=new_ref())  # this request's own task
         response = await dispatch(bot.bolt, parsed, headers, {"received_at": received_at})
         METRICS.ack(ack_kind(parsed), time.monotonic() - received_at)
         return to_starlette_response(response)

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     bik_recent_lookups: int = Field(default=10, ge=0, le=100)
     bik_policy_reload_seconds: float = Field(default=5.0, ge=0, le=3600)
     metrics_token: SecretStr | None = None
+    slack_response_url_prefixes: str = "https://hooks.slack.com/,https://hooks.slack-gov.com/"
+    """Where replies may be posted (comma-separated URL prefixes): Slack's hooks; a stand-in's in tests."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -109,6 +111,10 @@ class Settings(BaseSettings):
         return value
 
     # -- derived values ---------------------------------------------------------------------------
+
+    @property
+    def response_url_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.slack_response_url_prefixes.split(",") if p.strip())
 
     @property
     def socket_mode(self) -> bool:

@@ -35,6 +35,10 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+SLACK_HOOKS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
+"""Where Slack's response_urls live (SLACK_RESPONSE_URL_PREFIXES replaces these, for tests and staging)."""
+
+
 class ResponseUrlPoster:
     def __init__(
         self,
@@ -43,8 +47,10 @@ class ResponseUrlPoster:
         timeout: float = 5.0,
         attempts: int = MAX_ATTEMPTS,
         backoff_initial: float = 0.5,
+        allowed_prefixes: tuple[str, ...] = SLACK_HOOKS,
     ) -> None:
         self._http = http
+        self._allowed = allowed_prefixes
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = wait_exponential_jitter(multiplier=backoff_initial, max=8, jitter=0.3)
@@ -65,6 +71,11 @@ class ResponseUrlPoster:
     async def _post(self, url: str | None, message: dict[str, Any], purpose: str) -> bool:
         if not url or not url.startswith(("https://", "http://")):
             log.error("reply_undelivered", purpose=purpose, reason="the request carried no response_url")
+            return False
+        if not url.startswith(self._allowed):
+            # Customer data goes to Slack's hooks only: a payload naming another host (forged with a
+            # leaked signing secret) gets nothing out of the bot.
+            log.error("reply_refused", purpose=purpose, reason="response_url is not Slack's")
             return False
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),

@@ -44,7 +44,7 @@ async def run_doctor(*, probe: str | None = None) -> int:
 
     bot = build_bot(settings, policy=policy)
     try:
-        await bot.check_slack()
+        await bot.ask_slack()  # once: the doctor reports, it does not wait for Slack
         if bot.identity.get("ok"):
             results.append(
                 _say(

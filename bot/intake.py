@@ -107,6 +107,17 @@ def payload_problem(body: Any) -> str | None:
     actions = body.get("actions")
     if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
         return "actions is not a list of objects"
+    if any(not isinstance(a.get("action_id", ""), str) for a in actions or []):
+        return "action_id is not a string"
+    for key in ("callback_id", "command"):
+        if not isinstance(body.get(key, ""), str):
+            return f"{key} is not a string"
+    if not isinstance(obj_or_empty(body.get("event")).get("type", ""), str):
+        return "event type is not a string"
+    for holder in (body, obj_or_empty(body.get("view"))):
+        urls = holder.get("response_urls")
+        if urls is not None and not (isinstance(urls, list) and all(isinstance(u, dict) for u in urls)):
+            return "response_urls is not a list of objects"
     authorizations = body.get("authorizations")
     if authorizations is not None and not (
         isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
@@ -119,6 +130,10 @@ def payload_problem(body: Any) -> str | None:
         if not isinstance(view.get("callback_id", ""), str):
             return "view callback_id is not a string"
     return None
+
+
+def obj_or_empty(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class QuietLog:

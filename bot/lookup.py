@@ -24,15 +24,17 @@ from bot.access import Decision, Facts, Policy, Reach, Rule, decide, reach
 from bot.audit import Audit
 from bot.bik.client import BikClient, Fetched
 from bot.bik.errors import BikError, NotFound, Unexpected
+from bot.bik.models import Customer
 from bot.cards import Failed, Found, Message, Result, View
 from bot.coalesce import TtlCache
 from bot.logs import current_ref, get_logger
-from bot.masking import mask_customer
+from bot.masking import mask_customer, mask_text
 from bot.metrics import METRICS
-from bot.query import HelpRequest, Query, QueryError, parse_command, parse_query
+from bot.query import HelpRequest, Kind, Query, QueryError, parse_command, parse_query
 from bot.recent import Recent, RecentLookups
 
 log = get_logger("bik.lookup")
+CONTACTS = frozenset({"phone", "email"})
 
 
 # -- ports: what the use case needs from the outside ------------------------------------------------
@@ -449,13 +451,28 @@ class LookupService:
             policy_version=accepted.policy_version,
             surface=accepted.surface,
         )
-        await self._remember(accepted.asker, (query,), outcome, accepted.surface)
+        found = answer.fetched.customer if answer.fetched is not None else None
+        await self._remember(accepted.asker, (query,), outcome, accepted.surface, found)
         return result
 
-    async def _remember(self, asker: Asker, queries: tuple[Query, ...], outcome: str, surface: str) -> None:
-        """The Home tab's recent lookups: ids and outcomes only, never customer data."""
+    async def _remember(
+        self,
+        asker: Asker,
+        queries: tuple[Query, ...],
+        outcome: str,
+        surface: str,
+        found: Customer | None = None,
+    ) -> None:
+        """The Home tab's recent lookups: ids and outcomes only, never customer data. A partner id
+        that looks like a phone or an email is contact data: the found customer's BIK id is kept
+        instead, or nothing."""
         for query in queries:
-            await self.recent.record(asker.team_id, asker.user_id, str(query), outcome, surface)
+            kept: Query | None = query
+            if query.kind is Kind.PARTNER and mask_text(query.value, CONTACTS) != query.value:
+                bik_id = found.id if found is not None else None
+                kept = Query(Kind.BIK, bik_id) if bik_id and bik_id.isdigit() else None
+            if kept is not None:
+                await self.recent.record(asker.team_id, asker.user_id, str(kept), outcome, surface)
 
     def _log_failure(self, exc: BikError) -> None:
         if exc.admin_fix:
@@ -465,7 +482,9 @@ class LookupService:
 
     # interactions ---------------------------------------------------------------------------------
 
-    async def authorize_interaction(self, asker: Asker, value: str, *, surface: str, private: bool) -> Permit:
+    async def authorize_interaction(
+        self, asker: Asker, value: str, *, surface: str, private: bool, direct_messages_rule: bool = False
+    ) -> Permit:
         """Re-check everything for whoever clicked, where they clicked, before any BIK call.
 
         The button's value is only a query (``partner:abc``), parsed again like typed input; the
@@ -473,7 +492,8 @@ class LookupService:
         ``private``: the result is seen by the clicker alone (a modal opened from an ephemeral card);
         otherwise — a card the whole channel reads, or a person of another organisation clicking —
         it is masked as anything the whole channel reads. Each click spends one lookup of the
-        clicker's budget.
+        clicker's budget. ``direct_messages_rule``: a click in a modal that has no channel (the
+        global shortcut's, the Home tab's) is decided under ``[direct_messages]``.
         """
         try:
             query = parse_query(value)
@@ -484,7 +504,10 @@ class LookupService:
         if external and not private and surface == "share":
             self._audit(asker, surface=surface, query=query, outcome="denied", reason="external_user")
             return Permit.refuse(self.policy.defaults, _EXTERNAL)
-        decision = await self.check_access(asker)
+        policy = self.policy
+        decision = await self.check_access(
+            asker, policy=policy, rule=policy.direct_messages if direct_messages_rule else None
+        )
         if not decision.allowed:
             self._audit(asker, surface=surface, query=query, outcome="denied", reason=decision.reason)
             return Permit(decision, None, frozenset())
@@ -507,6 +530,13 @@ class LookupService:
         if isinstance(command, HelpRequest):
             self._audit(asker, surface=surface, outcome="invalid")
             return Immediate(cards.text_message(":no_entry_sign: That button is no longer valid."))
+        rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        if not private and not (rule.reply == "in_channel" or rule.share):
+            # Fresh data for the whole channel only where the channel may still read cards.
+            self._audit(asker, surface=surface, outcome="denied", reason="share_not_allowed")
+            return Immediate(
+                cards.text_message(":no_entry_sign: This channel no longer shows customer cards to everyone.")
+            )
         return await self.admit(asker, command.queries, surface=surface, private=private)
 
     async def admit_unfurl(self, asker: Asker, queries: tuple[Query, ...]) -> Accepted | None:

@@ -21,6 +21,7 @@ from bot.logs import current_ref, get_logger
 from bot.lookup import Asker, Immediate, LookupService
 from bot.masking import mask_customer
 from bot.tasks import TaskTracker
+from handlers.modals import ModalLookups
 from handlers.payload import asker_from_action, obj
 
 log = get_logger("bik.actions")
@@ -41,20 +42,6 @@ def _on_private_message(body: dict[str, Any]) -> bool:
     return container.get("type") == "message" and container.get("is_ephemeral") is True
 
 
-def _replay_key(body: dict[str, Any], asker: Asker) -> str:
-    actions = body.get("actions") or [{}]
-    container = obj(body, "container")
-    return ":".join(
-        (
-            "share",
-            asker.user_id,
-            asker.channel_id,
-            str(container.get("message_ts") or ""),
-            str(actions[0].get("action_ts") or ""),
-        )
-    )
-
-
 class ActionHandlers:
     def __init__(
         self,
@@ -63,11 +50,13 @@ class ActionHandlers:
         poster: ResponseUrlPoster,
         tasks: TaskTracker,
         dashboard_url: str | None,
+        modals: ModalLookups,
     ) -> None:
         self._service = service
         self._poster = poster
         self._tasks = tasks
         self._dashboard_url = dashboard_url
+        self._modals = modals
 
     async def open_in_bik(self, ack: Ack) -> None:
         """A link button: Slack opens the URL; the click still needs its ack."""
@@ -83,7 +72,9 @@ class ActionHandlers:
         to the message's channel."""
         await ack()
         meta = views.read_metadata(obj(body, "view").get("private_metadata"))
-        asker = dataclasses.replace(asker_from_action(body), channel_id=meta.get("c", ""), channel_name=None)
+        asker = dataclasses.replace(
+            asker_from_action(body), channel_id=meta.get("c", ""), channel_name=meta.get("n") or None
+        )
         self._tasks.spawn(self._share(body, asker, meta.get("r", "")), name="share")
 
     async def _share(
@@ -91,10 +82,6 @@ class ActionHandlers:
     ) -> None:
         asker = asker or asker_from_action(body)
         response_url = str(body.get("response_url") or "") if response_url is None else response_url
-        if not await self._service.first_time(_replay_key(body, asker)):
-            # The same signed click again (a replay within Slack's 5 minutes): it was answered once.
-            log.warning("interaction_replayed", action="share", user=asker.user_id)
-            return
         permit = await self._service.authorize_interaction(
             asker, _value(body), surface="share", private=False
         )
@@ -167,25 +154,33 @@ class ActionHandlers:
 
     async def show_addresses(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        trigger_id = body.get("trigger_id")
-        # Open at once (trigger_id lives 3 s), fill in when BIK has answered.
-        try:
-            opened = await client.views_open(
-                trigger_id=trigger_id,
-                view=cards.notice_modal("Addresses", ":hourglass_flowing_sand: Loading…"),
-            )
-        except Exception:
-            log.exception("views_open_failed")
-            return
-        view_id = (opened.get("view") or {}).get("id")
-        self._tasks.spawn(self._fill_addresses(body, client, view_id), name="addresses")
+        self._tasks.spawn(self._addresses(body, client), name="addresses")
+
+    async def _addresses(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        # Open at once (trigger_id lives 3 s), fill in when BIK has answered. From a modal, the
+        # new view is pushed on top of it: views.open works only outside a modal.
+        loading = cards.notice_modal("Addresses", ":hourglass_flowing_sand: Loading…")
+        in_modal = obj(body, "container").get("type") == "view"
+        view_id = await (self._modals.push if in_modal else self._modals.open)(
+            client, body.get("trigger_id"), loading
+        )
+        if view_id is not None:
+            await self._fill_addresses(body, client, view_id)
 
     async def _fill_addresses(
         self, body: dict[str, Any], client: AsyncWebClient, view_id: str | None
     ) -> None:
-        asker = asker_from_action(body)
+        asker, private, dm_rule = asker_from_action(body), _on_private_message(body), False
+        if obj(body, "container").get("type") == "view":
+            # A card in one of our modals: seen by the clicker alone, under the rule it was looked up
+            # under — the message's channel (kept in private_metadata), else [direct_messages].
+            meta = views.read_metadata(obj(body, "view").get("private_metadata"))
+            asker = dataclasses.replace(
+                asker, channel_id=meta.get("c", ""), channel_name=meta.get("n") or None
+            )
+            private, dm_rule = True, not meta.get("c")
         permit = await self._service.authorize_interaction(
-            asker, _value(body), surface="addresses", private=_on_private_message(body)
+            asker, _value(body), surface="addresses", private=private, direct_messages_rule=dm_rule
         )
         if permit.query is None:
             view = cards.notice_modal("Not allowed", permit.decision.message)
@@ -210,10 +205,7 @@ class ActionHandlers:
                 view = cards.notice_modal("Addresses", ":warning: The bot could not show these addresses.")
                 outcome = "error"
             self._service.audit_interaction(asker, query, outcome=outcome, masked=masked, surface="addresses")
-        try:
-            await client.views_update(view_id=view_id, view=view)
-        except Exception:
-            log.exception("views_update_failed")
+        await self._modals.update(client, view_id, view)
 
     async def _tell(self, response_url: str, text: str) -> None:
         """An ephemeral note to the person who clicked; the card they clicked stays as it is."""

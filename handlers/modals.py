@@ -9,6 +9,7 @@ masked as anything the whole channel reads.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -24,6 +25,9 @@ from bot.tasks import TaskTracker
 
 log = get_logger("bik.modals")
 
+OPEN_WITHIN = 3.0
+"""A ``trigger_id`` lives 3 s: an open that has not answered by then cannot succeed."""
+
 
 class ModalLookups:
     def __init__(self, *, service: LookupService, poster: ResponseUrlPoster, tasks: TaskTracker) -> None:
@@ -31,16 +35,52 @@ class ModalLookups:
         self.poster = poster
         self.tasks = tasks
 
+    def open_soon(self, client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> None:
+        """Open a modal in a tracked task: the listener returns (and Slack gets its ack) at once,
+        whatever ``views.open`` takes."""
+        self.tasks.spawn(self.open(client, trigger_id, view), name="views.open")
+
+    def open_and_fill(
+        self, client: AsyncWebClient, trigger_id: Any, asker: Asker, queries: tuple[Query, ...], **fill: Any
+    ) -> None:
+        """Open a "looking up" modal, then run the lookup into it; when the modal did not open (an
+        expired or replayed trigger), nothing is looked up or charged."""
+
+        async def flow() -> None:
+            loading = views.loading_modal("BIK customer", ":mag: Looking up…")
+            view_id = await self.open(client, trigger_id, loading)
+            if view_id is not None:
+                await self.fill(client, view_id, asker, queries, **fill)
+
+        self.tasks.spawn(flow(), name=str(fill.get("surface", "modal")))
+
     async def open(self, client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> str | None:
-        """``views.open`` at once; the new view's id, or None (logged) when Slack refused it."""
+        """``views.open``, bounded by the trigger's own life (3 s from Slack's click); the new view's
+        id, or None (logged) when Slack refused it or did not answer in time."""
         try:
-            opened = await client.views_open(trigger_id=trigger_id, view=view)
-        except Exception:
-            log.exception("views_open_failed")
+            opened = await asyncio.wait_for(client.views_open(trigger_id=trigger_id, view=view), OPEN_WITHIN)
+        except Exception as exc:  # noqa: BLE001 - a refused or late open: logged, nothing to show
+            error = getattr(getattr(exc, "response", None), "data", {}) or {}
+            log.warning(
+                "views_open_failed",
+                error=error.get("error") if isinstance(error, dict) else type(exc).__name__,
+            )
             METRICS.reply("views", False)
             return None
         METRICS.reply("views", True)
         view_id = (opened.get("view") or {}).get("id")
+        return str(view_id) if view_id else None
+
+    async def push(self, client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> str | None:
+        """``views.push``: a modal on top of the modal that was clicked (bounded like :meth:`open`)."""
+        try:
+            pushed = await asyncio.wait_for(client.views_push(trigger_id=trigger_id, view=view), OPEN_WITHIN)
+        except Exception as exc:  # noqa: BLE001 - a refused or late push: logged, nothing to show
+            log.warning("views_push_failed", error=type(exc).__name__)
+            METRICS.reply("views", False)
+            return None
+        METRICS.reply("views", True)
+        view_id = (pushed.get("view") or {}).get("id")
         return str(view_id) if view_id else None
 
     async def update(self, client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> None:

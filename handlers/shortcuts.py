@@ -49,7 +49,10 @@ class ShortcutHandlers:
             id_pattern=self._id_pattern,
         )
         metadata = views.metadata(
-            s="message_shortcut", c=asker.channel_id, r=str(body.get("response_url") or "")
+            s="message_shortcut",
+            c=asker.channel_id,
+            n=asker.channel_name or "",  # a G… channel's name says whether it is a group DM
+            r=str(body.get("response_url") or ""),
         )
         if not found.queries:
             view = views.query_modal(
@@ -58,24 +61,18 @@ class ShortcutHandlers:
                 private_metadata=metadata,
                 intro="No customer id was found in this message. Type one (or up to 5):",
             )
-            await self._modals.open(client, body.get("trigger_id"), view)
+            self._modals.open_soon(client, body.get("trigger_id"), view)
             return
         # Open first (the trigger lives 3 s), then decide and look up, then fill the modal in.
-        view_id = await self._modals.open(
-            client, body.get("trigger_id"), views.loading_modal("BIK customer", ":mag: Looking up…")
-        )
-        self._modals.tasks.spawn(
-            self._modals.fill(
-                client,
-                view_id,
-                asker,
-                found.queries,
-                surface="message_shortcut",
-                metadata=metadata,
-                share_from_modal=bool(body.get("response_url")),
-                more=found.more,
-            ),
-            name="message_shortcut",
+        self._modals.open_and_fill(
+            client,
+            body.get("trigger_id"),
+            asker,
+            found.queries,
+            surface="message_shortcut",
+            metadata=metadata,
+            share_from_modal=bool(body.get("response_url")),
+            more=found.more,
         )
 
     async def global_shortcut(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -90,7 +87,7 @@ class ShortcutHandlers:
         view = views.query_modal(
             callback_id=views.CALLBACK_LOOKUP, channel_picker=True, private_metadata=views.metadata(s=surface)
         )
-        await self._modals.open(client, body.get("trigger_id"), view)
+        self._modals.open_soon(client, body.get("trigger_id"), view)
 
     async def recent(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A recent lookup's button on the Home tab: its result, now, under ``[direct_messages]``."""
@@ -101,14 +98,13 @@ class ShortcutHandlers:
         except QueryError:
             log.warning("recent_button_invalid")
             return
-        view_id = await self._modals.open(
-            client, body.get("trigger_id"), views.loading_modal("BIK customer", ":mag: Looking up…")
-        )
-        self._modals.tasks.spawn(
-            self._modals.fill(
-                client, view_id, private_asker(body), (query,), surface="home", direct_messages_rule=True
-            ),
-            name="home_recent",
+        self._modals.open_and_fill(
+            client,
+            body.get("trigger_id"),
+            private_asker(body),
+            (query,),
+            surface="home",
+            direct_messages_rule=True,
         )
 
 

@@ -69,7 +69,9 @@ class ViewHandlers:
             return
         meta = views.read_metadata(view.get("private_metadata"))
         # The channel of the message, kept in the modal's private_metadata (Slack returns it as set).
-        asker = dataclasses.replace(asker_from_action(body), channel_id=meta.get("c", ""), channel_name=None)
+        asker = dataclasses.replace(
+            asker_from_action(body), channel_id=meta.get("c", ""), channel_name=meta.get("n") or None
+        )
         await ack(response_action="update", view=views.loading_modal("BIK customer", ":mag: Looking up…"))
         self._modals.tasks.spawn(
             self._modals.fill(
@@ -78,7 +80,9 @@ class ViewHandlers:
                 asker,
                 queries,
                 surface="message_shortcut",
-                metadata=views.metadata(s="message_shortcut", c=meta.get("c", ""), r=meta.get("r", "")),
+                metadata=views.metadata(
+                    s="message_shortcut", c=meta.get("c", ""), n=meta.get("n", ""), r=meta.get("r", "")
+                ),
                 share_from_modal=bool(meta.get("r")),
             ),
             name="message_shortcut",

@@ -31,6 +31,7 @@ def stand_in_env(
         "BIK_API_BASE_URL": bik.base_url,
         "BIK_API_TOKEN": BIK_TOKEN,
         "BIK_ACCESS_POLICY": str(workdir / "access.toml"),
+        "SLACK_RESPONSE_URL_PREFIXES": slack.server.url + "/hooks/",
         **extra,
     }
 

@@ -121,6 +121,7 @@ def settings_for(bik: FakeBik, slack: FakeSlack, tmp_path: Path) -> Callable[...
             "bik_timeout_seconds": 3,
             "bik_access_policy": path,
             "bik_rate_limit": "1000/minute",
+            "slack_response_url_prefixes": slack.server.url + "/hooks/",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -6,6 +6,7 @@ null``, W… ids, Slack Connect users, org-wide installs with ``"team": null``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -15,6 +16,7 @@ from bot import cards
 from tests import payloads
 from tests.fakes import bik as bik_fakes
 from tests.fakes.botserver import wait_for
+from tests.integration import test_surfaces as surf
 from tests.integration.test_access import POLICY, leaks
 
 ALL = {"phone", "email", "address"}
@@ -304,3 +306,152 @@ def test_a_replayed_share_posts_once(bot, slack, bik):
     time.sleep(0.3)
     assert len(slack.posts(hook)) == 1
     assert bik.count() == 1
+
+
+# -- the second review: the new surfaces --------------------------------------------------------------
+
+SURFACES_POLICY = """
+[defaults]
+allow = true
+share = true
+
+[direct_messages]
+allow = false
+
+[channels.CNOSHOW]
+allow = true
+reply = "ephemeral"
+share = false
+"""
+
+
+@pytest.fixture
+def surfaces_bot(start_bot):
+    return start_bot(SURFACES_POLICY, bik_dashboard_url=surf.DASHBOARD, bik_policy_reload_seconds=0)
+
+
+def test_a_link_in_a_g_channel_of_unknown_kind_follows_the_stricter_rule(surfaces_bot, bik, slack, logs):
+    _, client = surfaces_bot
+    client.event(surf.link_shared([surf.dashboard("5482636")], channel="G06K8P2RX7T"))
+    assert wait_for(lambda: [e for e in logs.events("lookup") if e.get("surface") == "unfurl"])
+    assert slack.method_calls("chat.unfurl") == [] and bik.count() == 0
+
+
+def test_a_replayed_view_submission_posts_to_the_channel_once(surfaces_bot, bik, slack):
+    _, client = surfaces_bot
+    client.interaction(surf.global_shortcut())
+    [opened] = wait_for(lambda: surf.sent_views(slack, "views.open"))
+    hook = slack.new_hook()
+    urls = [
+        {"block_id": "post_to", "action_id": "post_to_select", "channel_id": "CALLOWED", "response_url": hook}
+    ]
+    body = payloads.interaction_body(
+        surf.submission(opened, surf.query_values("abcd-122345", post_to="CALLOWED"), response_urls=urls)
+    )
+    timestamp = int(time.time())
+    for _ in range(3):
+        assert client.post(body, timestamp=timestamp).status_code == 200
+    # [direct_messages] denies the private lookup here: nothing is looked up or posted, once.
+    wait_for(lambda: surf.sent_views(slack, "views.update"))
+    time.sleep(0.3)
+    assert len(surf.sent_views(slack, "views.update")) == 1 and slack.posts(hook) == []
+
+
+def test_an_expired_trigger_looks_nothing_up(surfaces_bot, bik, slack, logs):
+    _, client = surfaces_bot
+    slack.fail("views.open", "expired_trigger_id")
+    hook = slack.new_hook()
+    client.interaction(surf.message_shortcut("partner:abcd-122345", response_url=hook))
+    wait_for(lambda: slack.method_calls("views.open"))
+    time.sleep(0.3)
+    assert (
+        bik.count() == 0
+        and [e for e in logs.events("lookup") if e.get("surface") == "message_shortcut"] == []
+    )
+
+
+def test_a_slow_views_open_never_holds_the_ack(surfaces_bot, slack):
+    _, client = surfaces_bot
+    slack.fail("views.open", "hang")
+    started = time.monotonic()
+    response = client.interaction(surf.message_shortcut("partner:abcd-122345", response_url=slack.new_hook()))
+    assert response.status_code == 200 and time.monotonic() - started < 1.0
+
+
+def test_unsigned_bodies_past_the_process_budget_are_answered_busy(surfaces_bot):
+    server, client = surfaces_bot
+    server.bot.body_budget.limit = 10_000
+    response = client.post("x=" + "a" * 20_000, secret="wrong-secret")
+    assert response.status_code == 503
+    assert server.bot.body_budget.held == 0  # given back
+    assert client.post("x=1", secret="wrong-secret").status_code == 401
+
+
+def test_refresh_of_an_in_channel_card_where_the_channel_no_longer_reads_cards_is_refused(
+    surfaces_bot, bik, slack
+):
+    _, client = surfaces_bot
+    hook = slack.new_hook()
+    payload = _click("block_actions_in_channel", action_id=cards.ACTION_REFRESH, channel="CNOSHOW", hook=hook)
+    client.interaction(payload)
+    [told] = wait_for(lambda: slack.posts(hook))
+    assert told.get("replace_original") is not True and "no longer shows customer cards" in told["text"]
+    assert bik.count() == 0
+
+
+def test_who_we_are_is_asked_again_until_slack_answers(start_bot, slack):
+    slack.auth_error = "ratelimited"
+    server, _ = start_bot(SURFACES_POLICY)
+    time.sleep(0.3)
+    assert server.bot.service.installation.team_id is None
+    slack.auth_error = None
+    wait_for(lambda: server.bot.service.installation.team_id == "T1", timeout=5)
+
+
+def test_replies_go_to_slacks_hooks_only(surfaces_bot, slack, logs):
+    _, client = surfaces_bot
+    elsewhere = slack.server.url + "/api/exfiltrate"
+    client.command("abcd-122345", channel="CALLOWED", response_url=elsewhere)
+    payload = _click(
+        "block_actions_ephemeral", action_id=cards.ACTION_SHARE, channel="CALLOWED", hook=elsewhere
+    )
+    client.interaction(payload)
+    assert wait_for(lambda: logs.events("reply_refused"))
+    assert slack.method_calls("exfiltrate") == []
+
+
+def test_a_phone_like_partner_id_is_kept_in_recent_lookups_as_the_bik_id(start_bot, bik, slack):
+    server, client = start_bot(SURFACES_POLICY)
+    bik.script("+919812345678", bik_fakes.customer({"id": "5482699", "partnerCustomerId": "+919812345678"}))
+    client.command("partner:+919812345678", channel="CALLOWED", response_url=slack.new_hook())
+    recent = wait_for(lambda: asyncio.run(server.bot.service.recent.list("T1", "U1")))
+    assert [r.query for r in recent] == ["bik:5482699"]
+
+
+def test_show_all_addresses_from_a_modal_card_opens_on_top_masked_by_its_rule(surfaces_bot, bik, slack):
+    _, client = surfaces_bot
+    client.interaction(surf.message_shortcut("partner:many-addresses", response_url=slack.new_hook()))
+    modal = wait_for(lambda: surf.sent_views(slack, "views.update"))[-1]
+    client.interaction(
+        surf.modal_click(modal, cards.ACTION_ADDRESSES, surf.button(modal, cards.ACTION_ADDRESSES)["value"])
+    )
+    pushed = wait_for(lambda: slack.method_calls("views.push"))
+    assert pushed
+    full = wait_for(
+        lambda: [
+            v for v in surf.sent_views(slack, "views.update") if "Addresses" in json.dumps(v.get("title"))
+        ]
+    )
+    assert "Not allowed" not in json.dumps(full[-1])
+
+
+def test_app_rate_limited_is_acknowledged(surfaces_bot):
+    _, client = surfaces_bot
+    body = {
+        "token": "x",
+        "type": "app_rate_limited",
+        "team_id": "T1",
+        "minute_rate_limited": 1518467820,
+        "api_app_id": "A1",
+    }
+    assert client.event(body).status_code == 200

@@ -160,3 +160,21 @@ def test_policy_report_lists_every_channel(tmp_path):
     assert "C0SHARED1              allowed, reply ephemeral; no share button; masks email, phone" in text
     assert "CONCALL01" in text and "UNMASKED" in text and "only U0ONCALL1, S0ONCALL1" in text
     assert "any other channel      denied" in text
+
+
+def test_a_g_channel_without_a_name_gets_the_stricter_of_defaults_and_direct_messages(tmp_path):
+    policy = load(
+        '[defaults]\nallow = true\nreply = "in_channel"\nmask = ["address"]\n'
+        '[direct_messages]\nallow = true\nreply = "ephemeral"\nmask = ["phone"]\nshare = false\n',
+        tmp_path,
+    )
+    rule = policy.rule_for("G0123ABCD")
+    assert rule.allow and rule.reply == "ephemeral" and rule.share is False
+    assert rule.mask == {"address", "phone"} and rule.unfurl is False
+    assert policy.rule_for("G0123ABCD", "mpdm-a--b-1").source == "[direct_messages]"
+    assert policy.rule_for("G0123ABCD", "old-private").source == "[defaults]"
+
+
+def test_the_stricter_rule_denies_when_either_denies(tmp_path):
+    policy = load("[defaults]\nallow = true\n[direct_messages]\nallow = false\n", tmp_path)
+    assert policy.rule_for("G0123ABCD").allow is False

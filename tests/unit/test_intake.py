@@ -56,6 +56,18 @@ def test_every_payload_in_the_corpus_passes(kind):
             {"type": "view_submission", "view": {"type": "modal", "callback_id": 3}},
             "view callback_id is not a string",
         ),
+        ({"type": "block_actions", "actions": [{"action_id": 7}]}, "action_id is not a string"),
+        ({"type": "shortcut", "callback_id": ["x"]}, "callback_id is not a string"),
+        ({"command": {"x": 1}}, "command is not a string"),
+        ({"type": "event_callback", "event": {"type": 5}}, "event type is not a string"),
+        (
+            {"type": "view_submission", "view": {"type": "modal"}, "response_urls": 3},
+            "response_urls is not a list of objects",
+        ),
+        (
+            {"type": "view_submission", "view": {"type": "modal", "response_urls": {"a": 1}}},
+            "response_urls is not a list of objects",
+        ),
     ],
 )
 def test_shapes_bolt_would_crash_on_are_named(body, problem):
