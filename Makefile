@@ -54,8 +54,8 @@ serve: setup  ## run the bot with your .env (HTTP, or Socket Mode when SLACK_APP
 sandbox: setup  ## run the bot against the bundled sandbox instead of BIK
 	$(VENV)/bin/python -m bot serve --sandbox
 
-policy-check: setup  ## validate access.toml and print what each channel allows
-	$(VENV)/bin/python -m bot policy check
+policy-check: setup  ## validate a policy file (FILE=..., default $$BIK_ACCESS_POLICY or access.toml)
+	$(VENV)/bin/python -m bot policy check $(FILE)
 
 doctor: setup  ## check configuration, Slack and BIK
 	$(VENV)/bin/python -m bot doctor

@@ -47,8 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the bot (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)",
-        description="Serve POST /slack/events and GET /healthz on 0.0.0.0:$PORT with $WEB_CONCURRENCY "
-        "worker processes, or connect over Socket Mode when SLACK_APP_TOKEN is set.",
+        description="Serve POST /slack/events (commands, buttons, shortcuts, modals, events), GET /healthz, "
+        "/readyz and /metrics on 0.0.0.0:$PORT with $WEB_CONCURRENCY worker processes, or connect over "
+        "Socket Mode when SLACK_APP_TOKEN is set (with PORT set, /healthz, /readyz and /metrics too). "
+        "SIGHUP reloads the access policy in every worker.",
     )
     serve.add_argument("--sandbox", action="store_true", help="answer from the bundled sandbox, not BIK")
     serve.set_defaults(run=_serve)

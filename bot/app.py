@@ -242,7 +242,12 @@ def build_bot(
             authorization.get_secret_value(),
             *(
                 s.get_secret_value()
-                for s in (settings.slack_signing_secret, settings.slack_app_token, settings.bik_api_secret)
+                for s in (
+                    settings.slack_signing_secret,
+                    settings.slack_app_token,
+                    settings.bik_api_secret,
+                    settings.metrics_token,
+                )
                 if s
             ),
         ]

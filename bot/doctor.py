@@ -75,6 +75,10 @@ async def _check_bik(bot: object, probe: str | None) -> bool:
         query = parse_query(probe or "partner:bik-slack-doctor-probe")
     except QueryError as exc:
         return _say(False, "BIK", f"--probe is not a valid query: {exc.message}")
+    if bot.settings.bik_sandbox:
+        # Never "credentials accepted" for the sandbox: a BIK_SANDBOX left on in production would
+        # pass the doctor while users see made-up customers.
+        return _say(False, "BIK", "BIK_SANDBOX is on: answers come from the bundled sandbox, not BIK")
     try:
         fetched = await bot.service.bik.get_customer(query)
         return _say(True, "BIK", f"{bot.service.bik.url} answered; {query} found (HTTP {fetched.status})")

@@ -142,6 +142,8 @@ class Metrics:
                 self._replies.labels(path, result)
         for result in RELOAD_RESULTS:
             self._reloads.labels(result)
+        self._decisions.labels("allowed", "allowed")
+        self._decisions.labels("denied", "channel_not_allowed")
 
     # -- recording ---------------------------------------------------------------------------------
 

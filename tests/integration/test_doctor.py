@@ -45,3 +45,9 @@ def test_doctor_reports_missing_configuration(tmp_path):
         and "FAIL  configuration" in result.stdout
         and "SLACK_BOT_TOKEN" in result.stdout
     )
+
+
+def test_doctor_never_passes_the_sandbox_for_bik(bik, slack, tmp_path):
+    result = run("doctor", env=env(bik, slack, tmp_path, BIK_SANDBOX="true"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "FAIL  BIK: BIK_SANDBOX is on" in result.stdout
