@@ -63,3 +63,19 @@ def test_two_processes_share_one_budget_through_redis(redis_url, bik, slack, tmp
     finally:
         first.kill()  # whatever failed above, no process outlives the test
         second.kill()
+
+
+def test_a_request_seen_by_one_process_is_a_replay_for_another_through_redis(redis_url):
+    import asyncio
+
+    from bot.ratelimit import UserRateLimiter
+
+    async def both() -> list[bool]:
+        first, second = (
+            UserRateLimiter("5/minute", redis_url=redis_url),
+            UserRateLimiter("5/minute", redis_url=redis_url),
+        )
+        key = f"request:v0={uuid.uuid4().hex}"
+        return [await first.first_time(key), await second.first_time(key), await second.first_time(key + "x")]
+
+    assert asyncio.run(both()) == [True, False, True]
