@@ -203,6 +203,7 @@ class AppUnderTest:
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": stands.url + "/api/",
+            "SLACK_RESPONSE_URL_PREFIXES": stands.url + "/hooks/",
             "BIK_API_BASE_URL": stands.url + "/integrations",
             "BIK_API_TOKEN": BIK_TOKEN,
             "BIK_ACCESS_POLICY": str(policy),
