@@ -78,10 +78,13 @@ def test_preview_prints_no_control_character_of_a_query_raw(tmp_path):
     result = run("preview", "--sandbox", HOSTILE, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert UNSAFE.search(result.stdout) is None
-    assert r"x\x1b[31my\x1b]0;title\x07z\u202eq" in result.stdout  # visible, as escapes
+    # The bad id is echoed in the reply itself as visible escapes (what Slack would show too).
+    visible = r"x\u001b[31my\u001b]0;title\u0007z\u202eq"
+    assert visible in result.stdout
     as_json = run("preview", "--sandbox", "--json", HOSTILE, cwd=tmp_path)
     assert UNSAFE.search(as_json.stdout) is None
-    assert HOSTILE in json.loads(as_json.stdout)["text"]  # the same message, once decoded
+    text = json.loads(as_json.stdout)["text"]
+    assert visible in text and HOSTILE not in text
 
 
 def test_preview_of_a_hostile_bik_record_is_terminal_safe(bik, tmp_path):
