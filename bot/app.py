@@ -321,7 +321,10 @@ def build_bot(
     )
     modal_views.register(bolt, modal_views.ViewHandlers(modals=modals))
     events.register(
-        bolt, events.EventHandlers(service=service, tasks=tasks, dashboard_url=settings.bik_dashboard_url)
+        bolt,
+        events.EventHandlers(
+            service=service, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
+        ),
     )
     clicks = actions.ActionHandlers(
         service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals

@@ -18,6 +18,7 @@ from bot.lookup import Asker, LookupService
 from bot.metrics import METRICS
 from bot.query import Kind, Query
 from bot.tasks import TaskTracker
+from handlers.modals import ModalLookups
 from handlers.payload import obj
 
 log = get_logger("bik.events")
@@ -28,8 +29,11 @@ MAX_UNFURLS = 3
 
 
 class EventHandlers:
-    def __init__(self, *, service: LookupService, tasks: TaskTracker, dashboard_url: str | None) -> None:
+    def __init__(
+        self, *, service: LookupService, tasks: TaskTracker, dashboard_url: str | None, modals: ModalLookups
+    ) -> None:
         self._service = service
+        self._modals = modals
         self._tasks = tasks
         self._dashboard_url = dashboard_url
 
@@ -92,12 +96,7 @@ class EventHandlers:
             recent=home.recent,
             recent_enabled=home.recent_enabled,
         )
-        try:
-            await client.views_publish(user_id=user_id, view=view)
-            METRICS.reply("views", True)
-        except Exception:
-            log.exception("views_publish_failed")
-            METRICS.reply("views", False)
+        await self._modals.send("views_publish", client.views_publish(user_id=user_id, view=view))
 
 
 def register(app: AsyncApp, handlers: EventHandlers) -> None:

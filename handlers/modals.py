@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -84,13 +85,16 @@ class ModalLookups:
         return str(view_id) if view_id else None
 
     async def update(self, client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> None:
-        if not view_id:
-            return
+        if view_id:
+            await self.send("views_update", client.views_update(view_id=view_id, view=view))
+
+    async def send(self, method: str, call: Awaitable[Any]) -> None:
+        """A views.update or views.publish: counted, and logged (never raised) when Slack refuses it."""
         try:
-            await client.views_update(view_id=view_id, view=view)
+            await call
             METRICS.reply("views", True)
         except Exception:
-            log.exception("views_update_failed")
+            log.exception(f"{method}_failed")
             METRICS.reply("views", False)
 
     async def fill(
