@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -111,6 +112,7 @@ class ActionHandlers:
                 dashboard_url=self._dashboard_url,
                 masked=masked,
                 shared_by=asker.user_id,
+                fetched_at=datetime.now(UTC),
             )
             found = Found(answer.found_by or query, mask_customer(answer.fetched.customer, masked))
             message = cards.lookup_message([found], view)
