@@ -28,7 +28,7 @@ def test_share_posts_the_card_for_the_whole_channel_and_audits_it(bot, bik, slac
     [posted] = wait_for(lambda: slack.posts(hook))
     assert posted["response_type"] == "in_channel" and posted["replace_original"] is False
     assert posted["blocks"][0]["text"]["text"] == "Test Last"
-    assert posted["blocks"][-1]["elements"][0]["text"] == "Shared by <@U2>"
+    assert posted["blocks"][-1]["elements"][0]["text"].startswith("Shared by <@U2> · data as of <!date^")
     assert "+919090909090" in json.dumps(posted)  # an internal channel: not masked
     assert not any(
         e.get("action_id") == cards.ACTION_SHARE
