@@ -369,10 +369,11 @@ class SocketModeIntake(AsyncSocketModeHandler):
         structlog.contextvars.bind_contextvars(ref=new_ref())  # this envelope's own task
         try:
             body = checked(req.payload)
-            if not await self._bot.service.first_time("envelope:" + str(req.envelope_id)):
-                raise Refusal(200, "envelope seen before")  # acknowledged again, not handled twice
-            response = await dispatch(self._bot.bolt, body, {}, {"received_at": received_at})
-            METRICS.ack(ack_kind(body), time.monotonic() - received_at)
+            if await self._bot.service.first_time("envelope:" + str(req.envelope_id)):
+                response = await dispatch(self._bot.bolt, body, {}, {"received_at": received_at})
+                METRICS.ack(ack_kind(body), time.monotonic() - received_at)
+            else:  # the same envelope again: acknowledged again, handled once
+                log.warning("request_replayed", transport="socket", kind=ack_kind(body))
         except Refusal as refusal:
             log.warning("malformed_request", problem=refusal.reason, transport="socket")
         except Exception:
