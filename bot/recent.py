@@ -11,8 +11,8 @@ nothing here raises into the caller.
 
 Storage in Redis: one list per user, key ``bik-slack:recent:<team>:<user>``, newest first, each element
 a compact JSON object ``{"q": query, "o": outcome, "s": surface, "t": unix time}``. A write is one
-MULTI/EXEC transaction (under WATCH, so two processes recording at once cannot duplicate a query):
-remove the same query (and any expired or malformed element), push, trim to N, expire in 7 days.
+Lua script, atomic in Redis (so two processes recording at once cannot duplicate a query): remove
+the same query (and any expired or malformed element), push, trim to N, expire in 7 days.
 Reads take at most N elements and skip any that are not well-formed.
 """
 
@@ -28,12 +28,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Final, Literal, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import WatchError
 
 from bot.logs import get_logger
 from bot.query import MAX_BIK_DIGITS
@@ -187,60 +186,54 @@ def decode(raw: object) -> Recent | None:
     return Recent(query, outcome, surface, float(at))
 
 
+_PUSH = """
+local key, value, query = KEYS[1], ARGV[1], ARGV[2]
+local limit, ttl, oldest = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = 6, #ARGV do
+  redis.call('LREM', key, 0, ARGV[i])
+end
+local seen = {[query] = true}
+for _, item in ipairs(redis.call('LRANGE', key, 0, -1)) do
+  local ok, old = pcall(cjson.decode, item)
+  if not ok or type(old) ~= 'table' or type(old['q']) ~= 'string' or type(old['t']) ~= 'number'
+      or old['t'] <= oldest then
+    redis.call('LREM', key, 0, item)
+  elseif seen[old['q']] then
+    redis.call('LREM', key, -1, item)
+  else
+    seen[old['q']] = true
+  end
+end
+redis.call('LPUSH', key, value)
+redis.call('LTRIM', key, 0, limit - 1)
+redis.call('EXPIRE', key, ttl)
+return 1
+"""
+"""One atomic write, run by Redis itself: remove the same query, repeated queries, and expired or
+malformed elements, push, trim to N, expire. Two processes recording at once cannot duplicate a
+query or push another's entry past the trim (a WATCH/MULTI retry loop could, under contention).
+Elements that only our own checks call malformed (``decode``) are read just before and passed in."""
+
+
 class RedisStore:
     """One list per user (see the module docstring); every process sees the same lists."""
-
-    WATCH_ATTEMPTS = 3
 
     def __init__(self, client: aioredis.Redis, *, limit: int) -> None:
         self._client = client
         self._limit = limit
+        self._push = client.register_script(_PUSH)
 
     @staticmethod
     def redis_key(key: str) -> str:
         return f"{NAMESPACE}:recent:{key}"
 
-    def _stale(self, raw: builtins.list[Any], entry: Recent, now: float) -> dict[Any, int]:
-        """``LREM`` counts for the elements to remove before pushing ``entry``: the same query, expired,
-        malformed and repeated ones. 0 removes every copy; -n the last n copies of an element whose
-        first copy stays."""
-        kept: set[Any] = set()
-        seen: set[str] = {entry.query}
-        stale: dict[Any, int] = {}
-        for item in raw:
-            old = decode(item)
-            if old is None or old.query in seen or not _fresh(old, now):
-                stale[item] = stale.get(item, 0) + 1
-            else:
-                seen.add(old.query)
-                kept.add(item)
-        return {item: -count if item in kept else 0 for item, count in stale.items()}
-
     async def push(self, key: str, entry: Recent, now: float) -> None:
         name = self.redis_key(key)
-        value = encode(entry)
-        async with self._client.pipeline(transaction=True) as pipe:
-            for attempt in range(self.WATCH_ATTEMPTS + 1):
-                watched = attempt < self.WATCH_ATTEMPTS
-                try:
-                    if watched:
-                        await pipe.watch(name)
-                        # Anything beyond the first N is trimmed by this write anyway.
-                        raw = await pipe.lrange(name, 0, self._limit - 1)
-                    else:
-                        # Contended three times: write without WATCH; reads drop a duplicate.
-                        raw = await self._client.lrange(name, 0, self._limit - 1)
-                    stale = self._stale(raw, entry, now)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    for item, count in stale.items():
-                        pipe.lrem(name, count, item)
-                    pipe.lpush(name, value)
-                    pipe.ltrim(name, 0, self._limit - 1)
-                    pipe.expire(name, TTL_SECONDS)
-                    await pipe.execute()
-                    return
-                except WatchError:  # another process wrote this list meanwhile: read it again
-                    continue
+        malformed = [item for item in await self._client.lrange(name, 0, -1) if decode(item) is None]
+        await self._push(
+            keys=[name],
+            args=[encode(entry), entry.query, self._limit, TTL_SECONDS, now - TTL_SECONDS, *malformed],
+        )
 
     async def entries(self, key: str, now: float) -> builtins.list[Recent]:
         raw = await self._client.lrange(self.redis_key(key), 0, self._limit - 1)

@@ -126,7 +126,9 @@ async def test_malformed_entries_in_redis_are_skipped(redis_url, team, raw):
 
 
 async def test_concurrent_writes_from_two_processes_keep_one_entry_per_query(redis_url, team):
-    stores = [RecentLookups.create(10, redis_url) for _ in range(2)]
+    # A generous bound: this test is about atomic writes, not the 0.5 s bound (a slow, loaded CI
+    # machine would otherwise send some writes to the memory fallback).
+    stores = [RecentLookups.create(10, redis_url, timeout=10) for _ in range(2)]
     try:
         await asyncio.gather(
             *(stores[i % 2].record(team, "U1", f"partner:{i % 4}", "found", "command") for i in range(24))
