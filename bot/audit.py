@@ -17,9 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.logs import get_logger
-from bot.masking import mask_text
-
-CONTACTS = frozenset({"phone", "email"})
+from bot.masking import CONTACTS, mask_text
 
 FIELDS = frozenset(
     {

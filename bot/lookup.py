@@ -28,13 +28,12 @@ from bot.bik.models import Customer
 from bot.cards import Failed, Found, Message, Result, View
 from bot.coalesce import TtlCache
 from bot.logs import current_ref, get_logger
-from bot.masking import mask_customer, mask_text
+from bot.masking import CONTACTS, mask_customer, mask_text
 from bot.metrics import METRICS
 from bot.query import HelpRequest, Kind, Query, QueryError, parse_command, parse_query
 from bot.recent import Recent, RecentLookups
 
 log = get_logger("bik.lookup")
-CONTACTS = frozenset({"phone", "email"})
 
 
 # -- ports: what the use case needs from the outside ------------------------------------------------

@@ -52,6 +52,9 @@ from pydantic import BaseModel
 
 from bot.bik.models import Address, Asset, Customer
 
+CONTACTS = frozenset({"phone", "email"})
+"""The fields whose values can stand anywhere in text (a partner id, a tag): masked by content."""
+
 _NON_DIGIT = re.compile(r"\D")
 _SEPARATOR = r"[\s().\-\u2010-\u2015\u2212]"
 _PHONE = re.compile(rf"\+?\d(?:{_SEPARATOR}*\d){{6,}}")

@@ -49,9 +49,11 @@ class EventHandlers:
         links: dict[str, Query] = {}
         for link in event.get("links") or []:
             url = link.get("url") if isinstance(link, dict) else None
-            bik_id = extract.bik_id_from_url(url, self._dashboard_url) if isinstance(url, str) else None
-            if bik_id is not None and len(links) < MAX_UNFURLS:
-                links.setdefault(url, Query(Kind.BIK, bik_id))  # type: ignore[arg-type]
+            if not isinstance(url, str) or len(links) >= MAX_UNFURLS:
+                continue
+            bik_id = extract.bik_id_from_url(url, self._dashboard_url)
+            if bik_id is not None:
+                links.setdefault(url, Query(Kind.BIK, bik_id))
         if not links:
             return
         asker = Asker(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from bot.lookup import Asker
@@ -44,11 +45,4 @@ def state_value(view: dict[str, Any], block_id: str, action_id: str) -> dict[str
 def private_asker(body: dict[str, Any]) -> Asker:
     """The person behind a modal or Home tab interaction, with no channel: their lookups follow
     ``[direct_messages]``."""
-    asker = asker_from_action(body)
-    return Asker(
-        team_id=asker.team_id,
-        channel_id="",
-        user_id=asker.user_id,
-        user_team_id=asker.user_team_id,
-        enterprise_id=asker.enterprise_id,
-    )
+    return dataclasses.replace(asker_from_action(body), channel_id="", channel_name=None)
