@@ -170,6 +170,16 @@ class Policy:
         return cls.from_mapping(data, path=path)
 
     @classmethod
+    def from_toml(cls, text: str, *, source: str) -> Policy:
+        """A policy stored as text (a workspace's, SPEC 11), validated exactly like the file;
+        ``source`` names it in errors ("workspace T123")."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"access policy {source}: not valid TOML: {exc}") from None
+        return cls.from_mapping(data, path=Path(source))
+
+    @classmethod
     def from_mapping(cls, data: dict[str, object], *, path: Path) -> Policy:
         try:
             doc = PolicyDocument.model_validate(data)
@@ -268,7 +278,22 @@ def decide(policy: Policy, rule: Rule, *, channel_id: str, user_id: str, facts: 
     return Decision(True, "allowed", rule)
 
 
+HOME_TAB_POLICY = "the app's Home tab"
+"""Where a workspace's own policy lives (distribution mode, SPEC 11): named in denials."""
+
+
 def _not_configured(channel_id: str, policy_name: str, *, dm: bool) -> str:
+    if policy_name == HOME_TAB_POLICY:
+        where = "the access policy in this app's Home tab"
+        if dm:
+            return (
+                "BIK customer lookups are turned off in direct messages. "
+                f"An admin can turn them on in {where}."
+            )
+        return (
+            f"This channel (`{channel_id}`) isn't allowed to look up BIK customers. An admin can allow it "
+            f"in {where}."
+        )
     if dm:
         return (
             "BIK customer lookups are turned off in direct messages. An admin can turn them on with "

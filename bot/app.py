@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
-from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -39,21 +40,25 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import sandbox
-from bot.access import Policy
+from bot.access import HOME_TAB_POLICY, Policy
 from bot.audit import Audit
 from bot.bik.client import BikClient
 from bot.config import Settings, load_settings
+from bot.db import upgrade
 from bot.delivery import ResponseUrlPoster
+from bot.distribution import Distribution, build_distribution, installation_ids
+from bot.distribution import authorize as authorize_distribution
 from bot.intake import MAX_BODY_BYTES, QuietLog, Refusal, checked, parse_body, verify_signature
 from bot.logs import configure_logging, get_logger, new_ref, register_secrets
-from bot.lookup import Directory, LookupService
+from bot.lookup import Directory, LookupService, OpenDirectory, Services
 from bot.metrics import METRICS, worker_stopped
 from bot.policy_reload import PolicyReloader
 from bot.ratelimit import UserRateLimiter
 from bot.recent import RecentLookups
 from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
-from handlers import actions, commands, events, shortcuts
+from bot.tenants import Tenants
+from handlers import actions, commands, events, installs, shortcuts
 from handlers import views as modal_views
 from handlers.modals import ModalLookups
 
@@ -64,6 +69,10 @@ READINESS_GRACE = 2.0
 stops routing here before the listening socket closes."""
 DRAIN_SECONDS = 22.0  # platforms allow ~30 s from SIGTERM to SIGKILL: 2 s grace + 5 s requests + 22 s
 USER_AGENT = "bik-slack/0.1"
+NOT_INSTALLED = (
+    ":warning: This app isn't installed in this workspace any more. An admin can install it again "
+    "from the app's page in Slack."
+)
 
 
 POOL = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=60)
@@ -120,13 +129,56 @@ class Bot:
     connected: bool = True
     """Socket Mode: connected to Slack. Always true over HTTP."""
     body_budget: BodyBudget = field(default_factory=lambda: BodyBudget())
+    distribution: Distribution | None = None
+    """Many workspaces (SPEC 11): the database, the install flow and the per-workspace tenants."""
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def mode(self) -> str:
         return "socket" if self.settings.socket_mode else "http"
 
+    @property
+    def tenants(self) -> Tenants | None:
+        return self.distribution.tenants if self.distribution is not None else None
+
     async def startup(self) -> None:
+        if self.distribution is not None:
+            await self._start_distribution(self.distribution)
+        else:
+            self._start_single_workspace()
+        self._warn_per_process_state()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise paused the loop 100-200 ms under load (bench/README.md).
+        gc.collect()
+        gc.freeze()
+        self.ready = True
+
+    async def _start_distribution(self, dist: Distribution) -> None:
+        if self.settings.database_migrate:
+            await upgrade(dist.engine)
+        await dist.tenants.start()
+        self._background.append(asyncio.create_task(dist.tenants.watch(), name="workspace-changes"))
+        log.info(
+            "started",
+            mode=self.mode,
+            distribution=True,
+            database=dist.engine.dialect.name,
+            workspaces=len(await dist.store.listed()),
+            rate_limit=self.settings.bik_rate_limit,
+            rate_limit_store=self.limiter.backend,
+            bik=self.settings.bik_api_base_url if not self.settings.bik_sandbox else "sandbox",
+        )
+        self._install_signal_handlers(None)
+
+    def _warn_per_process_state(self) -> None:
+        if self.settings.web_concurrency > 1 and not self.settings.redis_url:
+            log.warning(
+                "per_process_state",
+                effect="rate limits, replay protection and recent lookups are per worker process",
+                fix="set REDIS_URL",
+            )
+
+    def _start_single_workspace(self) -> None:
         policy = self.service.policy
         log.info(
             "started",
@@ -142,12 +194,6 @@ class Bot:
         )
         if not policy.loaded:
             log.warning("no_access_policy", path=str(policy.path), effect="every channel is denied")
-        if self.settings.web_concurrency > 1 and not self.settings.redis_url:
-            log.warning(
-                "per_process_state",
-                effect="rate limits, replay protection and recent lookups are per worker process",
-                fix="set REDIS_URL",
-            )
         # Not a tracked task: shutdown cancels it instead of waiting for Slack.
         self._background.append(asyncio.create_task(self.check_slack(), name="auth.test"))
         reloader = PolicyReloader(
@@ -155,13 +201,8 @@ class Bot:
         )
         self._background.append(asyncio.create_task(reloader.watch(), name="policy-watch"))
         self._install_signal_handlers(reloader)
-        # Everything loaded so far lives as long as the process: keep it out of the collector's
-        # full passes, which otherwise paused the loop 100-200 ms under load (bench/README.md).
-        gc.collect()
-        gc.freeze()
-        self.ready = True
 
-    def _install_signal_handlers(self, reloader: PolicyReloader) -> None:
+    def _install_signal_handlers(self, reloader: PolicyReloader | None) -> None:
         """SIGHUP reloads the policy. SIGTERM first flips readiness (``/readyz`` answers 503 so the
         platform stops routing here), then, :data:`READINESS_GRACE` seconds later, hands over to the
         server's own handler (stop accepting, finish requests, drain lookups). Signals can be set
@@ -169,7 +210,8 @@ class Bot:
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, reloader.reload, "sighup")
+        if reloader is not None:  # distribution mode: policies live in the database, not in a file
+            loop.add_signal_handler(signal.SIGHUP, reloader.reload, "sighup")
         handover = signal.getsignal(signal.SIGTERM)
         if not callable(handover):
             return
@@ -222,6 +264,8 @@ class Bot:
         await self.tasks.drain(drain_timeout)
         await self.http.aclose()
         await self.service.recent.close()
+        if self.distribution is not None:
+            await self.distribution.engine.dispose()
         worker_stopped()
         log.info("stopped")
 
@@ -263,20 +307,43 @@ def build_bot(
     slack = AsyncWebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
     tasks = TaskTracker()
     limiter = UserRateLimiter(settings.bik_rate_limit, redis_url=settings.redis_url)
-    service = LookupService(
-        bik=BikClient(
-            http=http,
-            base_url=base_url,
-            authorization=authorization,
-            timeout=settings.bik_timeout_seconds,
-        ),
-        policy=policy if policy is not None else Policy.load(settings.bik_access_policy),
-        directory=directory or SlackDirectory(slack),
-        limiter=limiter,
-        dashboard_url=settings.bik_dashboard_url,
-        audit=Audit(),
-        recent=RecentLookups.create(settings.bik_recent_lookups, settings.redis_url),
-    )
+    audit = Audit()
+    recent = RecentLookups.create(settings.bik_recent_lookups, settings.redis_url)
+    distribution: Distribution | None = None
+    services: Services
+    if settings.distribution:
+        distribution = build_distribution(
+            settings, http=http, bik_base_url=base_url, limiter=limiter, recent=recent, audit=audit
+        )
+        # No workspace's own: replay protection and shutdown only. Listeners use the request's tenant.
+        service = LookupService(
+            bik=None,
+            policy=Policy.deny_all(Path(HOME_TAB_POLICY)),
+            directory=OpenDirectory(),
+            limiter=limiter,
+            audit=audit,
+            recent=recent,
+        )
+        services = Tenants.current
+    else:
+        service = LookupService(
+            bik=BikClient(
+                http=http,
+                base_url=base_url,
+                authorization=authorization,
+                timeout=settings.bik_timeout_seconds,
+            ),
+            policy=policy if policy is not None else Policy.load(settings.bik_access_policy),
+            directory=directory or SlackDirectory(slack),
+            limiter=limiter,
+            dashboard_url=settings.bik_dashboard_url,
+            audit=audit,
+            recent=recent,
+        )
+
+        def services() -> LookupService:
+            return service
+
     poster = ResponseUrlPoster(http, timeout=reply_timeout, allowed_prefixes=settings.response_url_prefixes)
 
     async def authorize(
@@ -296,7 +363,9 @@ def build_bot(
     bolt = AsyncApp(
         # Without a token: ``authorize`` supplies it per request (a token here makes Bolt warn).
         client=AsyncWebClient(base_url=settings.slack_api_url, timeout=10),
-        authorize=authorize,
+        # Bolt's type says AuthorizeResult, but it treats None as "not installed here" (its own stores do).
+        authorize=authorize_distribution if distribution is not None else authorize,  # type: ignore[arg-type]
+        user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else "",
@@ -309,9 +378,9 @@ def build_bot(
         process_before_response=True,
     )
     commands.register(
-        bolt, commands.CommandHandler(service=service, poster=poster, tasks=tasks, ack_budget=ack_budget)
+        bolt, commands.CommandHandler(services=services, poster=poster, tasks=tasks, ack_budget=ack_budget)
     )
-    modals = ModalLookups(service=service, poster=poster, tasks=tasks)
+    modals = ModalLookups(services=services, poster=poster, tasks=tasks)
     id_pattern = re.compile(settings.bik_id_pattern) if settings.bik_id_pattern else None
     shortcuts.register(
         bolt,
@@ -323,11 +392,13 @@ def build_bot(
     events.register(
         bolt,
         events.EventHandlers(
-            service=service, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
+            services=services, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
         ),
     )
+    if distribution is not None:
+        installs.register(bolt, installs.InstallHandlers(tenants=distribution.tenants))
     clicks = actions.ActionHandlers(
-        service=service, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
+        services=services, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
     )
     actions.register(bolt, clicks)
     actions.register_fallbacks(bolt, clicks)
@@ -337,18 +408,34 @@ def build_bot(
         log.error("listener_error", exc_info=error)
 
     bot = Bot(
-        settings=settings, bolt=bolt, service=service, http=http, slack=slack, tasks=tasks, limiter=limiter
+        settings=settings,
+        bolt=bolt,
+        service=service,
+        http=http,
+        slack=slack,
+        tasks=tasks,
+        limiter=limiter,
+        distribution=distribution,
     )
     return bot
 
 
 async def dispatch(
-    bolt: AsyncApp, body: dict[str, Any], headers: dict[str, Any], context: dict[str, Any]
+    bolt: AsyncApp,
+    body: dict[str, Any],
+    headers: dict[str, Any],
+    context: dict[str, Any],
+    tenants: Tenants | None = None,
 ) -> BoltResponse:
     """Hand a request that crossed :mod:`bot.intake` to Bolt: verified, parsed, well-shaped.
 
     Both transports come through here. Bolt calls a pre-parsed body "socket_mode"; over HTTP the
-    signature was already verified at the boundary (``request_verification_enabled=False``)."""
+    signature was already verified at the boundary (``request_verification_enabled=False``). In
+    distribution mode the request's workspace is resolved first, from the installation the request
+    names (:func:`bot.distribution.installation_ids`), and every listener works in that workspace."""
+    if tenants is not None:
+        enterprise_id, team_id, org_wide = installation_ids(body)
+        Tenants.enter(await tenants.get(enterprise_id, team_id, org_wide))
     return await bolt.async_dispatch(
         AsyncBoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
     )
@@ -454,11 +541,13 @@ def build_asgi(bot: Bot) -> Starlette:
             return Response(status_code=200)
         headers = {k: v for k, v in request.headers.items() if k.startswith("x-slack-")}
         headers["content-type"] = request.headers.get("content-type", "")
-        response = await dispatch(bot.bolt, parsed, headers, {"received_at": received_at})
+        response = await dispatch(bot.bolt, parsed, headers, {"received_at": received_at}, bot.tenants)
         METRICS.ack(ack_kind(parsed), time.monotonic() - received_at)
         return to_starlette_response(response)
 
     routes = [Route("/slack/events", slack_events, methods=["POST"]), *health_routes(bot)]
+    if bot.distribution is not None:
+        routes += install_routes(bot.distribution)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -471,6 +560,24 @@ def build_asgi(bot: Bot) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+def install_routes(dist: Distribution) -> list[Route]:
+    """Slack's OAuth v2 install flow (SPEC 11): ``GET /slack/install`` sets the state cookie and
+    sends the browser to Slack; ``GET /slack/oauth_redirect`` checks the state, exchanges the code
+    (``oauth.v2.access``) and stores the installation."""
+    flow = dist.flow
+
+    async def install(request: Request) -> Response:
+        return to_starlette_response(await flow.handle_installation(to_async_bolt_request(request, b"")))
+
+    async def redirect(request: Request) -> Response:
+        return to_starlette_response(await flow.handle_callback(to_async_bolt_request(request, b"")))
+
+    return [
+        Route(flow.install_path, install, methods=["GET"]),
+        Route(flow.redirect_uri_path, redirect, methods=["GET"]),
+    ]
+
+
 def health_routes(bot: Bot) -> list[Route]:
     """``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``: served beside
     ``/slack/events`` over HTTP, and alone on ``PORT`` in Socket Mode."""
@@ -481,12 +588,11 @@ def health_routes(bot: Bot) -> list[Route]:
 
     async def readyz(_: Request) -> Response:
         ready = bot.ready and bot.connected
-        body = {
-            "ready": ready,
-            "policy_loaded": bot.service.policy.loaded,
-            "policy_version": bot.service.policy.version,
-            "connected": bot.connected,
-        }
+        body: dict[str, Any] = {"ready": ready, "connected": bot.connected}
+        if bot.distribution is None:
+            body |= {"policy_loaded": bot.service.policy.loaded, "policy_version": bot.service.policy.version}
+        else:
+            body |= {"mode": "distribution", "policy_version": "per workspace"}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:

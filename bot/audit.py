@@ -24,6 +24,7 @@ FIELDS = frozenset(
         "surface",  # command | message_shortcut | global_shortcut | unfurl | home | refresh | retry | share
         # | addresses (SPEC section 9)
         "policy_version",  # the short hash of the policy in force
+        "workspace",  # distribution mode: the installation (T… or, org-wide, E…) the request was served for
         "team",
         "channel",
         "user",

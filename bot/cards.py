@@ -51,6 +51,7 @@ import pycountry
 
 from bot.bik.errors import (
     BikError,
+    NotConnected,
     NotFound,
     Rejected,
     TimedOut,
@@ -547,7 +548,13 @@ def _error_line(failed: Failed, view: View | None) -> str:
     if isinstance(error, Unauthorized):
         return (
             ":lock: BIK refused the bot's credentials. An admin must fix the bot's BIK token "
-            "(`BIK_API_TOKEN`, or `BIK_API_KEY` and `BIK_API_SECRET`)."
+            "(`BIK_API_TOKEN`, or `BIK_API_KEY` and `BIK_API_SECRET`; where BIK was connected from the "
+            "app's Home tab, an admin connects it again there)."
+        )
+    if isinstance(error, NotConnected):
+        return (
+            ":electric_plug: BIK isn't connected in this workspace yet. "
+            "An admin can connect it from the Home tab."
         )
     if isinstance(error, WrongAddress):
         return ":wrench: The bot's BIK API address is wrong. An admin must fix `BIK_API_BASE_URL`."

@@ -21,6 +21,11 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,)")
 
 
+DEFAULT_SCOPES = (
+    "commands,channels:read,groups:read,im:read,mpim:read,users:read,usergroups:read,links:read,links:write"
+)
+
+
 class ConfigError(Exception):
     """A missing or malformed setting: the message is one line meant for the operator."""
 
@@ -61,6 +66,21 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     slack_response_url_prefixes: str = "https://hooks.slack.com/,https://hooks.slack-gov.com/"
     """Where replies may be posted (comma-separated URL prefixes): Slack's hooks; a stand-in's in tests."""
+
+    # -- distribution mode (SPEC 11) ----------------------------------------------------------------
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str = DEFAULT_SCOPES
+    """The bot scopes asked for at install (comma-separated), as in manifest.yml."""
+    slack_redirect_uri: str | None = None
+    """The OAuth redirect URL registered with Slack; by default Slack uses the one in the app's
+    settings (``https://<host>/slack/oauth_redirect``)."""
+    slack_oauth_url: str = "https://slack.com/oauth/v2/authorize"
+    database_url: str = "sqlite+aiosqlite:///bik-slack.db"
+    bik_credentials_keys: SecretStr | None = None
+    """Fernet keys, comma-separated: the first encrypts, every one decrypts (rotation)."""
+    database_migrate: bool = True
+    """Run the database migrations at start-up (else ``python -m bot db upgrade`` first)."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -121,6 +141,20 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     @property
+    def distribution(self) -> bool:
+        """Many workspaces (SPEC 11): OAuth client credentials and no single bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_bot_token is None)
+
+    @property
+    def scopes(self) -> list[str]:
+        return [s.strip() for s in self.slack_scopes.split(",") if s.strip()]
+
+    @property
+    def credential_keys(self) -> list[str]:
+        raw = self.bik_credentials_keys.get_secret_value() if self.bik_credentials_keys else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    @property
     def bik_authorization(self) -> SecretStr | None:
         """The value after ``Basic `` in the Authorization header, or None when not configured."""
         if self.bik_api_token is not None:
@@ -132,6 +166,9 @@ class Settings(BaseSettings):
 
     def require_for_serving(self) -> None:
         """Fail with one line when a variable the server needs is missing."""
+        if self.distribution:
+            self.require_for_distribution()
+            return
         missing = []
         if self.slack_bot_token is None:
             missing.append("SLACK_BOT_TOKEN")
@@ -142,6 +179,35 @@ class Settings(BaseSettings):
                 f"configuration: missing {', '.join(missing)}; set it in the environment or .env"
             )
         self.require_bik()
+
+    def require_for_distribution(self) -> None:
+        """Distribution mode: OAuth over HTTP, a signing secret, a database and the credential keys."""
+        missing = []
+        if self.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET")
+        if not self.credential_keys:
+            missing.append("BIK_CREDENTIALS_KEYS")
+        if missing:
+            raise ConfigError(
+                f"configuration: missing {', '.join(missing)} (distribution mode, SLACK_CLIENT_ID is set); "
+                "set it in the environment or .env"
+            )
+        if self.socket_mode:
+            raise ConfigError(
+                "configuration: distribution mode (SLACK_CLIENT_ID) serves Slack's install flow over HTTP; "
+                "unset SLACK_APP_TOKEN"
+            )
+        self.require_database()
+
+    def require_database(self) -> None:
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ConfigError(
+                "configuration: DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        if not self.credential_keys:
+            raise ConfigError(
+                "configuration: missing BIK_CREDENTIALS_KEYS; set it in the environment or .env"
+            )
 
     def require_bik(self) -> None:
         if self.bik_authorization is None and not self.bik_sandbox:

@@ -23,7 +23,7 @@ from bot import cards
 from bot.access import Decision, Facts, Policy, Reach, Rule, decide, reach
 from bot.audit import Audit
 from bot.bik.client import BikClient, Fetched
-from bot.bik.errors import BikError, NotFound, Unexpected
+from bot.bik.errors import BikError, NotConnected, NotFound, Unexpected
 from bot.bik.models import Customer
 from bot.cards import Failed, Found, Message, Result, View
 from bot.coalesce import TtlCache
@@ -139,6 +139,11 @@ class Accepted:
 
 Started = Immediate | Accepted
 
+NOT_CONNECTED = (
+    ":electric_plug: BIK isn't connected in this workspace yet. A workspace admin can connect it "
+    "from this app's *Home* tab."
+)
+
 _EXTERNAL = (
     "People outside the organisation that installed this app can't look customers up here; "
     "they see what the channel sees."
@@ -183,12 +188,16 @@ class Answer:
 
 # -- the service -----------------------------------------------------------------------------------
 
+Services = Callable[[], "LookupService"]
+"""How a listener finds the lookup service of the request's workspace: always the same one in
+single-workspace mode, the request's tenant's in distribution mode (:mod:`bot.tenants`)."""
+
 
 class LookupService:
     def __init__(
         self,
         *,
-        bik: BikClient,
+        bik: BikClient | None,
         policy: Policy,
         directory: Directory,
         limiter: RateLimiter | None = None,
@@ -197,8 +206,13 @@ class LookupService:
         installation: Installation | None = None,
         recent: RecentLookups | None = None,
         clock: Callable[[], float] = time.monotonic,
+        workspace: str = "",
     ) -> None:
-        self.bik = bik
+        """``bik`` None: BIK not connected yet (distribution mode), every lookup says so. ``workspace``:
+        the installation's key (distribution mode), part of every rate-limit, recent-lookup and
+        audit key, so nothing of one workspace is counted or shown in another."""
+        self._bik = bik
+        self.workspace = workspace
         self.policy = policy
         self.directory = directory
         self.limiter = limiter
@@ -212,9 +226,24 @@ class LookupService:
         # answer, masked afterwards per request, and keeping audiences apart keeps it that way.
         self._inflight: TtlCache[Fetched] = TtlCache(ttl=0)
 
+    @property
+    def bik(self) -> BikClient:
+        if self._bik is None:
+            raise NotConnected("BIK is not connected in this workspace")
+        return self._bik
+
+    @property
+    def connected(self) -> bool:
+        return self._bik is not None
+
     async def _fetch(self, query: Query, masked: frozenset[str], *, budget: float | None = None) -> Fetched:
         key = (query.kind, query.value, masked)
-        return await self._inflight.get(key, lambda: self.bik.get_customer(query, budget=budget))
+        bik = self.bik
+        return await self._inflight.get(key, lambda: bik.get_customer(query, budget=budget))
+
+    def _not_connected(self, asker: Asker, surface: str, queries: int = 1) -> Immediate:
+        self._audit(asker, surface=surface, outcome="not_connected", queries=queries)
+        return Immediate(cards.text_message(NOT_CONNECTED))
 
     # step 1 ---------------------------------------------------------------------------------------
 
@@ -250,6 +279,8 @@ class LookupService:
         (``charge=False``: already spent by the same request, e.g. a modal that also posts). A refusal
         is also kept in the person's recent lookups, with its outcome.
         """
+        if self._bik is None:
+            return self._not_connected(asker, surface, len(queries))
         policy = self.policy  # read once: a reload mid-request never mixes two policies
         rule = (
             policy.direct_messages
@@ -359,7 +390,8 @@ class LookupService:
     async def spend(self, asker: Asker, cost: int) -> str | None:
         """Spend ``cost`` lookups of this person's budget: None when allowed, else what to tell them.
 
-        Keyed by the user id alone (``U…``/``W…``): a payload's team id must not buy a fresh budget."""
+        Keyed by the user id (``U…``/``W…``), in distribution mode within the installation's workspace:
+        never by a payload's team id, which must not buy a fresh budget."""
         if self.limiter is None:
             return None
         capacity = self.limiter.capacity
@@ -368,7 +400,8 @@ class LookupService:
                 f":stopwatch: That's {cost} lookups at once; you may make at most {capacity} "
                 f"{self.limiter.per}. Ask for fewer ids."
             )
-        retry_after = await self.limiter.try_spend(asker.user_id, cost)
+        key = f"{self.workspace}:{asker.user_id}" if self.workspace else asker.user_id
+        retry_after = await self.limiter.try_spend(key, cost)
         if retry_after is None:
             return None
         wait = max(1, round(retry_after))
@@ -471,11 +504,16 @@ class LookupService:
                 bik_id = found.id if found is not None else None
                 kept = Query(Kind.BIK, bik_id) if bik_id and bik_id.isdigit() else None
             if kept is not None:
-                await self.recent.record(asker.team_id, asker.user_id, str(kept), outcome, surface)
+                await self.recent.record(
+                    self.workspace or asker.team_id, asker.user_id, str(kept), outcome, surface
+                )
 
     def _log_failure(self, exc: BikError) -> None:
         if exc.admin_fix:
-            log.error("bik_needs_admin", kind=exc.kind, status=exc.status, url=self.bik.url)
+            url = self._bik.url if self._bik is not None else None
+            log.error(
+                "bik_needs_admin", kind=exc.kind, status=exc.status, url=url, workspace=self.workspace or None
+            )
         elif exc.kind in ("unexpected", "unavailable", "timeout"):
             log.warning("bik_failed", kind=exc.kind, status=exc.status, detail=exc.detail)
 
@@ -499,6 +537,9 @@ class LookupService:
         except QueryError:
             self._audit(asker, surface=surface, outcome="invalid")
             return Permit.refuse(self.policy.defaults, "That button is no longer valid.")
+        if self._bik is None:
+            self._audit(asker, surface=surface, query=query, outcome="not_connected")
+            return Permit.refuse(self.policy.defaults, NOT_CONNECTED, reason="not_connected")
         external = self.installation.is_external(asker)
         if external and not private and surface == "share":
             self._audit(asker, surface=surface, query=query, outcome="denied", reason="external_user")
@@ -543,6 +584,9 @@ class LookupService:
         rule unfurls, masked as anything the whole channel reads. None: nothing may be posted (the
         decision is audited)."""
         rule = self.policy.rule_for(asker.channel_id, asker.channel_name)
+        if self._bik is None:
+            self._audit(asker, surface="unfurl", outcome="not_connected", queries=len(queries))
+            return None
         if not asker.channel_id or asker.channel_id == "COMPOSER" or not rule.unfurl:
             reason = "unfurl_off" if asker.channel_id and asker.channel_id != "COMPOSER" else "composer"
             self._audit(asker, surface="unfurl", outcome="denied", reason=reason, queries=len(queries))
@@ -569,7 +613,7 @@ class LookupService:
         except DirectoryUnavailable:
             return Home(
                 reach=None,
-                recent=await self.recent.list(asker.team_id, asker.user_id),
+                recent=await self.recent.list(self.workspace or asker.team_id, asker.user_id),
                 recent_enabled=self.recent.enabled,
             )
         facts = Facts(
@@ -578,7 +622,7 @@ class LookupService:
         )
         return Home(
             reach=reach(policy, asker.user_id, facts),
-            recent=await self.recent.list(asker.team_id, asker.user_id),
+            recent=await self.recent.list(self.workspace or asker.team_id, asker.user_id),
             recent_enabled=self.recent.enabled,
         )
 
@@ -624,6 +668,7 @@ class LookupService:
         self.audit.record(
             surface=surface,
             policy_version=policy_version or self.policy.version,
+            workspace=self.workspace or None,
             team=asker.team_id,
             channel=asker.channel_id,
             user=asker.user_id,

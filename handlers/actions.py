@@ -19,7 +19,7 @@ from bot import cards, views
 from bot.cards import Failed, Found, View
 from bot.delivery import ResponseUrlPoster
 from bot.logs import current_ref, get_logger
-from bot.lookup import Asker, Immediate, LookupService
+from bot.lookup import Asker, Immediate, LookupService, Services
 from bot.masking import mask_customer
 from bot.tasks import TaskTracker
 from handlers.modals import ModalLookups
@@ -47,17 +47,22 @@ class ActionHandlers:
     def __init__(
         self,
         *,
-        service: LookupService,
+        services: Services,
         poster: ResponseUrlPoster,
         tasks: TaskTracker,
         dashboard_url: str | None,
         modals: ModalLookups,
     ) -> None:
-        self._service = service
+        self._services = services
         self._poster = poster
         self._tasks = tasks
         self._dashboard_url = dashboard_url
         self._modals = modals
+
+    @property
+    def _service(self) -> LookupService:
+        """The lookup service of the workspace this request is for."""
+        return self._services()
 
     async def open_in_bik(self, ack: Ack) -> None:
         """A link button: Slack opens the URL; the click still needs its ack."""

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import cards
 from bot.delivery import ResponseUrlPoster
 from bot.logs import get_logger
-from bot.lookup import Accepted, Asker, Immediate, LookupService
+from bot.lookup import Accepted, Asker, Immediate, LookupService, Services
 from bot.metrics import METRICS
 from bot.tasks import TaskTracker
 
@@ -47,15 +47,20 @@ class CommandHandler:
     def __init__(
         self,
         *,
-        service: LookupService,
+        services: Services,
         poster: ResponseUrlPoster,
         tasks: TaskTracker,
         ack_budget: float = 2.0,
     ) -> None:
-        self._service = service
+        self._services = services
         self._poster = poster
         self._tasks = tasks
         self._ack_budget = ack_budget
+
+    @property
+    def _service(self) -> LookupService:
+        """The lookup service of the workspace this request is for."""
+        return self._services()
 
     async def __call__(self, ack: Ack, body: dict[str, Any], context: dict[str, Any]) -> None:
         received = context.get("received_at") or time.monotonic()

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cards, extract, views
 from bot.logs import get_logger
-from bot.lookup import Asker, LookupService
+from bot.lookup import Asker, LookupService, Services
 from bot.metrics import METRICS
 from bot.query import Kind, Query
 from bot.tasks import TaskTracker
@@ -30,12 +30,17 @@ MAX_UNFURLS = 3
 
 class EventHandlers:
     def __init__(
-        self, *, service: LookupService, tasks: TaskTracker, dashboard_url: str | None, modals: ModalLookups
+        self, *, services: Services, tasks: TaskTracker, dashboard_url: str | None, modals: ModalLookups
     ) -> None:
-        self._service = service
+        self._services = services
         self._modals = modals
         self._tasks = tasks
         self._dashboard_url = dashboard_url
+
+    @property
+    def _service(self) -> LookupService:
+        """The lookup service of the workspace this request is for."""
+        return self._services()
 
     async def link_shared(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()

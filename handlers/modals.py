@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import cards, views
 from bot.delivery import ResponseUrlPoster
 from bot.logs import get_logger
-from bot.lookup import Accepted, Asker, Immediate, LookupService
+from bot.lookup import Accepted, Asker, Immediate, LookupService, Services
 from bot.metrics import METRICS
 from bot.query import Query
 from bot.tasks import TaskTracker
@@ -31,10 +31,15 @@ OPEN_WITHIN = 3.0
 
 
 class ModalLookups:
-    def __init__(self, *, service: LookupService, poster: ResponseUrlPoster, tasks: TaskTracker) -> None:
-        self.service = service
+    def __init__(self, *, services: Services, poster: ResponseUrlPoster, tasks: TaskTracker) -> None:
+        self._services = services
         self.poster = poster
         self.tasks = tasks
+
+    @property
+    def service(self) -> LookupService:
+        """The lookup service of the workspace this request is for."""
+        return self._services()
 
     def open_soon(self, client: AsyncWebClient, trigger_id: Any, view: dict[str, Any]) -> None:
         """Open a modal in a tracked task: the listener returns (and Slack gets its ack) at once,

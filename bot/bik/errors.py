@@ -59,3 +59,10 @@ class Unexpected(BikError):
     """Not JSON, or JSON of a shape we cannot read. ``detail`` never holds the body (PII)."""
 
     kind = "unexpected"
+
+
+class NotConnected(BikError):
+    """Distribution mode: this workspace has no BIK credentials yet (an admin connects them)."""
+
+    kind = "not_connected"
+    admin_fix = True

@@ -1,0 +1,275 @@
+"""What distribution mode keeps per workspace (SPEC 11): BIK credentials, the access policy, and the
+history of changes — plain Python over :mod:`bot.db`, shared by the server, the Home tab and the CLI.
+
+A *workspace* key is the ``T…`` id of a workspace install, or the ``E…`` id of an org-wide install.
+Every write appends a row to ``workspace_changes`` in the same transaction: that is the audit trail
+(who changed what, which version), and the feed other processes poll (:meth:`changes_since`).
+Nothing here returns a credential in plain text except :meth:`bik_credentials`, for the BIK client.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.access import Policy
+from bot.credentials import BikCredentials, CredentialBox
+from bot.db import bik_connections, policies, workspace_changes
+
+WORKSPACE_KEY = re.compile(r"^[TE][A-Z0-9]{2,30}$")
+SLACK_TABLES = ("slack_installations", "slack_bots")
+
+
+class UnknownWorkspace(ValueError):
+    """Not a ``T…``/``E…`` id."""
+
+
+def check_key(workspace: str) -> str:
+    if not WORKSPACE_KEY.match(workspace):
+        raise UnknownWorkspace(f"{workspace!r} is not a workspace id (T…) or an org id (E…)")
+    return workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A BIK connection as it may be shown: how, by whom, when, and the last 4 characters."""
+
+    kind: str
+    hint: str
+    connected_by: str
+    connected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicy:
+    document: str
+    version: str
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    id: int
+    workspace: str
+    kind: str
+    actor: str
+    summary: str
+    version: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    workspace: str
+    name: str
+    bik_connected: bool
+    hint: str
+    policy_version: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkspaceStore:
+    def __init__(self, engine: AsyncEngine, box: CredentialBox) -> None:
+        self.engine = engine
+        self.box = box
+
+    # -- BIK ------------------------------------------------------------------------------------
+
+    async def bik_credentials(self, workspace: str) -> BikCredentials | None:
+        async with self.engine.connect() as conn:
+            sealed = await conn.scalar(
+                sa.select(bik_connections.c.sealed).where(bik_connections.c.workspace == workspace)
+            )
+        return self.box.open(sealed) if sealed is not None else None
+
+    async def connection(self, workspace: str) -> Connection | None:
+        c = bik_connections.c
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(c.kind, c.hint, c.connected_by, c.connected_at).where(c.workspace == workspace)
+                )
+            ).first()
+        return Connection(row.kind, row.hint, row.connected_by, _aware(row.connected_at)) if row else None
+
+    async def connect_bik(self, workspace: str, credentials: BikCredentials, *, actor: str) -> None:
+        check_key(workspace)
+        values = {
+            "kind": credentials.kind,
+            "sealed": self.box.seal(credentials),
+            "hint": credentials.hint,
+            "connected_by": actor,
+            "connected_at": _now(),
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(bik_connections).where(bik_connections.c.workspace == workspace))
+            await conn.execute(sa.insert(bik_connections).values(workspace=workspace, **values))
+            summary = f"BIK connected ({credentials.kind} ending {credentials.hint or '…'})"
+            await self._changed(conn, workspace, "bik", actor, summary)
+
+    async def disconnect_bik(self, workspace: str, *, actor: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.delete(bik_connections).where(bik_connections.c.workspace == workspace)
+            )
+            if result.rowcount:
+                await self._changed(conn, workspace, "bik", actor, "BIK disconnected")
+            return bool(result.rowcount)
+
+    async def rekey(self) -> int:
+        """Re-seal every stored credential under the first key; returns how many."""
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(sa.select(bik_connections.c.workspace, bik_connections.c.sealed))
+            ).all()
+            for row in rows:
+                await conn.execute(
+                    sa.update(bik_connections)
+                    .where(bik_connections.c.workspace == row.workspace)
+                    .values(sealed=self.box.reseal(row.sealed))
+                )
+        return len(rows)
+
+    # -- policy ---------------------------------------------------------------------------------
+
+    async def policy(self, workspace: str) -> StoredPolicy | None:
+        c = policies.c
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(c.document, c.version, c.updated_by, c.updated_at).where(
+                        c.workspace == workspace
+                    )
+                )
+            ).first()
+        return (
+            StoredPolicy(row.document, row.version, row.updated_by, _aware(row.updated_at)) if row else None
+        )
+
+    async def save_policy(self, workspace: str, document: str, *, actor: str, summary: str) -> Policy:
+        """Validate ``document`` exactly like the policy file (raises :class:`bot.access.PolicyError`),
+        then store it and record who changed what."""
+        check_key(workspace)
+        policy = Policy.from_toml(document, source=f"of workspace {workspace}")
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(policies).where(policies.c.workspace == workspace))
+            await conn.execute(
+                sa.insert(policies).values(
+                    workspace=workspace,
+                    document=document,
+                    version=policy.version,
+                    updated_by=actor,
+                    updated_at=_now(),
+                )
+            )
+            await self._changed(conn, workspace, "policy", actor, summary, version=policy.version)
+        return policy
+
+    # -- the whole workspace --------------------------------------------------------------------
+
+    async def forget(self, workspace: str, *, actor: str, kind: str = "uninstall") -> None:
+        """Uninstalled: its BIK credentials, its policy and its history go; one row says it went."""
+        async with self.engine.begin() as conn:
+            for table in (bik_connections, policies, workspace_changes):
+                await conn.execute(sa.delete(table).where(table.c.workspace == workspace))
+            await self._changed(
+                conn, workspace, kind, actor, "uninstalled: BIK credentials and policy deleted"
+            )
+
+    async def announce(self, workspace: str, kind: str, *, actor: str, summary: str) -> None:
+        """Tell every process that ``workspace`` changed outside our tables (installed, tokens)."""
+        async with self.engine.begin() as conn:
+            await self._changed(conn, workspace, kind, actor, summary)
+
+    async def history(self, workspace: str, limit: int = 20) -> list[Change]:
+        c = workspace_changes.c
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(workspace_changes)
+                    .where(c.workspace == workspace)
+                    .order_by(c.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [Change(r.id, r.workspace, r.kind, r.actor, r.summary, r.version, _aware(r.at)) for r in rows]
+
+    async def changes_since(self, last_id: int) -> tuple[int, set[str]]:
+        """The workspaces changed after change ``last_id``, and the newest change id."""
+        c = workspace_changes.c
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(c.id, c.workspace).where(c.id > last_id).order_by(c.id))
+            ).all()
+        if not rows:
+            return last_id, set()
+        return rows[-1].id, {r.workspace for r in rows}
+
+    async def last_change(self) -> int:
+        async with self.engine.connect() as conn:
+            newest = await conn.scalar(sa.select(sa.func.max(workspace_changes.c.id)))
+        return int(newest or 0)
+
+    async def listed(self) -> list[Listed]:
+        """Every installed workspace with its name, whether BIK is connected and its policy version."""
+        async with self.engine.connect() as conn:
+            bots = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT enterprise_id, enterprise_name, team_id, team_name, is_enterprise_install "
+                        "FROM slack_bots WHERE bot_token IS NOT NULL ORDER BY installed_at"
+                    )
+                )
+            ).all()
+            connected = {
+                r.workspace: r.hint
+                for r in (
+                    await conn.execute(sa.select(bik_connections.c.workspace, bik_connections.c.hint))
+                ).all()
+            }
+            versions = {
+                r.workspace: r.version
+                for r in (await conn.execute(sa.select(policies.c.workspace, policies.c.version))).all()
+            }
+        seen: dict[str, Listed] = {}
+        for b in bots:
+            key = b.enterprise_id if b.is_enterprise_install else b.team_id
+            if not key:
+                continue
+            name = (b.enterprise_name if b.is_enterprise_install else b.team_name) or ""
+            seen[key] = Listed(key, name, key in connected, connected.get(key, ""), versions.get(key))
+        return list(seen.values())
+
+    @staticmethod
+    async def _changed(
+        conn: AsyncConnection,
+        workspace: str,
+        kind: str,
+        actor: str,
+        summary: str,
+        *,
+        version: str | None = None,
+    ) -> None:
+        await conn.execute(
+            sa.insert(workspace_changes).values(
+                workspace=workspace,
+                kind=kind,
+                actor=actor[:64],
+                summary=summary[:500],
+                version=version,
+                at=_now(),
+            )
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
