@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hmac
+import json
 import logging
 import re
 import signal
@@ -435,7 +436,16 @@ async def dispatch(
     names (:func:`bot.distribution.installation_ids`), and every listener works in that workspace."""
     if tenants is not None:
         enterprise_id, team_id, org_wide = installation_ids(body)
-        Tenants.enter(await tenants.get(enterprise_id, team_id, org_wide))
+        tenant = await tenants.get(enterprise_id, team_id, org_wide)
+        Tenants.enter(tenant)
+        if tenant is None and "command" in body and "type" not in body:
+            # Bolt would answer a command it cannot authorize with an empty 200 (it has a
+            # response_url): say why instead, to the one person who asked.
+            log.warning("not_installed", team=team_id, enterprise=enterprise_id, org_wide=org_wide)
+            message = {"response_type": "ephemeral", "text": NOT_INSTALLED}
+            return BoltResponse(
+                status=200, body=json.dumps(message), headers={"content-type": "application/json"}
+            )
     return await bolt.async_dispatch(
         AsyncBoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
     )

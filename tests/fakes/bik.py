@@ -151,6 +151,7 @@ class FakeBik:
             self.latency = 0.0
             self._chaos = None
             self.served = Counter()
+            self.accepted: set[str] | None = None
 
     def chaos(self, *, seed: int, error_5xx: int, hang_rate: int, malformed: int) -> None:
         """Unscripted requests fail at exact rates, in percent: every block of 100 requests holds
@@ -178,6 +179,21 @@ class FakeBik:
             return raw(200, '{"status": 200, "success": true, "data": {', "application/json")
         return customer(sandbox.CUSTOMERS[0])
 
+    def only_accept(self, *authorizations: str) -> None:
+        """Answer 401 ("Invalid API credentials") to any request whose ``Authorization: Basic <value>``
+        is not one of these: several workspaces, each with its own BIK credentials."""
+        with self._lock:
+            self.accepted = set(authorizations)
+
+    def authorizations(self, key: str | None = None) -> list[str]:
+        """The ``Basic`` value of every request (about ``key``), in order."""
+        with self._lock:
+            return [
+                r.headers.get("Authorization", "").removeprefix("Basic ")
+                for r in self.requests
+                if key is None or r.key == key
+            ]
+
     def script(self, key: str, *behaviours: Behaviour) -> None:
         with self._lock:
             self._scripts[key].extend(behaviours)
@@ -200,6 +216,9 @@ class FakeBik:
             self.requests.append(seen)
             queue = self._scripts.get(seen.key or "") or self._scripts.get("*")
             behaviour = queue.popleft() if queue else self._pick()
+            given = request.headers.get("Authorization", "").removeprefix("Basic ")
+            if self.accepted is not None and given not in self.accepted:
+                behaviour = status(401, {"status": 401, "errors": [{"message": "Invalid API credentials"}]})
         if self.latency:
             await asyncio.sleep(self.latency)
         return await behaviour(request, payload if isinstance(payload, dict) else {})

@@ -71,9 +71,11 @@ class SlackClient:
     (``tests/payloads``), so every test exercises the shapes Slack really sends (``"enterprise": null``
     and the rest), with only the ids a test cares about replaced."""
 
-    def __init__(self, base_url: str, *, secret: str = SIGNING_SECRET) -> None:
+    def __init__(self, base_url: str, *, secret: str = SIGNING_SECRET, team: str = TEAM) -> None:
         self.base_url = base_url
         self.secret = secret
+        self.team = team
+        """The workspace whose requests this client sends (distribution mode has several)."""
         self.http = httpx.Client(timeout=10)
 
     def post(
@@ -109,7 +111,7 @@ class SlackClient:
         """A slash command shaped like ``tests/payloads/command_plain.json``."""
         body = payloads.form_body(
             "command_plain",
-            team_id=TEAM,
+            team_id=self.team,
             channel_id=channel,
             channel_name=channel_name,
             user_id=user,
@@ -138,7 +140,7 @@ class SlackClient:
             value=value,
             channel=channel,
             user=user,
-            team=TEAM,
+            team=self.team,
             response_url=response_url,
             api_app_id=APP,
             trigger_id=TRIGGER,

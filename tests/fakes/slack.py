@@ -13,6 +13,7 @@ integration tests assert is empty after each test.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import threading
@@ -62,6 +63,17 @@ class FakeSlack:
             self.sockets: list[web.WebSocketResponse] = []
             self.socket_acks: dict[str, dict[str, Any]] = {}
             self.block_kit_problems: list[str] = []
+            # Many workspaces (distribution mode): who each bot token is, OAuth codes and refresh
+            # tokens waiting to be exchanged, revoked tokens, and which token made each call.
+            self.identities: dict[str, dict[str, Any]] = {}
+            self.codes: dict[str, dict[str, Any]] = {}
+            self.refresh_tokens: dict[str, str] = {}
+            self.revoked: set[str] = set()
+            self.tokens_used: list[tuple[str, str]] = []
+            self.admins: set[str] = set()
+            self.owners: set[str] = set()
+            self.user_teams: dict[str, str] = {}
+            self.client_secret: str | None = None
 
     # -- state helpers used by tests ---------------------------------------------------------------
 
@@ -88,6 +100,80 @@ class FakeSlack:
         with self._lock:
             return [params for name, params in self.calls if name == method]
 
+    def calls_with(self, token: str) -> list[str]:
+        """The methods called with this token, in order."""
+        with self._lock:
+            return [method for method, used in self.tokens_used if used == token]
+
+    def register_install(
+        self,
+        team_id: str | None,
+        team_name: str = "",
+        *,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        org_wide: bool = False,
+        installer: str = "UINSTALLER",
+        rotation: bool = False,
+    ) -> tuple[str, str]:
+        """An install waiting at ``oauth.v2.access``, shaped like Slack's answer (an org-wide one has
+        ``"team": null``): returns the OAuth code and the bot token it will grant."""
+        n = next(self._ids)
+        owner = enterprise_id if org_wide else team_id
+        token = f"xoxb-{owner}-{n}" if not rotation else f"xoxe.xoxb-1-{owner}-{n}"
+        bot_user = f"{'W' if org_wide else 'U'}BOT{owner}"
+        with self._lock:
+            self.identities[token] = {
+                "ok": True,
+                "url": f"https://{(team_name or 'org').lower()}.slack.com/",
+                "team": team_name,
+                "user": "bik",
+                "team_id": team_id if not org_wide else None,
+                "user_id": bot_user,
+                "bot_id": f"B{owner}",
+                "enterprise_id": enterprise_id,
+                "is_enterprise_install": org_wide,
+            }
+            answer: dict[str, Any] = {
+                "ok": True,
+                "app_id": "A1",
+                "authed_user": {"id": installer},
+                "scope": "commands,users:read,links:read,links:write",
+                "token_type": "bot",
+                "access_token": token,
+                "bot_user_id": bot_user,
+                "team": None if org_wide else {"id": team_id, "name": team_name},
+                "enterprise": {"id": enterprise_id, "name": enterprise_name or ""} if enterprise_id else None,
+                "is_enterprise_install": org_wide,
+            }
+            if rotation:
+                refresh = f"xoxe-1-refresh-{owner}-{n}"
+                answer |= {"refresh_token": refresh, "expires_in": 43200}
+                self.refresh_tokens[refresh] = token
+            code = f"code-{n}"
+            self.codes[code] = answer
+        return code, token
+
+    def _refreshed(self, refresh: str) -> dict[str, Any]:
+        """``oauth.v2.access`` with ``grant_type=refresh_token``: a new token, same identity."""
+        with self._lock:
+            old = self.refresh_tokens.pop(refresh, None)
+            if old is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            n = next(self._ids)
+            token = f"{old.rsplit('-', 1)[0]}-r{n}"
+            self.identities[token] = self.identities[old]
+            self.revoked.add(old)  # the old access token stops working once refreshed
+            new_refresh = f"{refresh}-r{n}"
+            self.refresh_tokens[new_refresh] = token
+        return {
+            "ok": True,
+            "token_type": "bot",
+            "access_token": token,
+            "refresh_token": new_refresh,
+            "expires_in": 43200,
+        }
+
     # -- handlers ----------------------------------------------------------------------------------
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -104,10 +190,20 @@ class FakeSlack:
         method = request.match_info["method"]
         params = await self._params(request)
         self._check_call(method, params)
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # oauth.v2.access: the client id and secret, as HTTP basic auth
+            client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+            params.setdefault("client_id", client_id)
+            params.setdefault("client_secret", secret)
+            auth = ""
+        token = auth.removeprefix("Bearer ") or str(params.get("token", ""))
         with self._lock:
             self.calls.append((method, params))
+            self.tokens_used.append((method, token))
             queued = self.failures.get(method)
             how = queued.popleft() if queued else self.always_fail.get(method)
+            if token in self.revoked:
+                how = "token_revoked"
         if how == "500":
             return web.Response(status=500, text="boom")
         if how == "hang":
@@ -118,9 +214,19 @@ class FakeSlack:
             )
         if how:
             return web.json_response({"ok": False, "error": how})
-        return web.json_response(self._answer(method, params))
+        return web.json_response(self._answer(method, params, token))
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any], token: str = "") -> dict[str, Any]:
+        if method == "oauth.v2.access":
+            if self.client_secret is not None and params.get("client_secret") != self.client_secret:
+                return {"ok": False, "error": "invalid_client_id"}
+            if params.get("grant_type") == "refresh_token":
+                return self._refreshed(str(params.get("refresh_token")))
+            with self._lock:
+                answer = self.codes.pop(str(params.get("code")), None)  # a code is good once
+            return answer or {"ok": False, "error": "invalid_code"}
+        if method == "auth.test" and token in self.identities:
+            return self.identities[token]
         if method == "auth.test":
             if self.auth_error:
                 return {"ok": False, "error": self.auth_error}
@@ -139,7 +245,18 @@ class FakeSlack:
         if method == "users.info":
             user = str(params.get("user"))
             guest = user in self.guests
-            return {"ok": True, "user": {"id": user, "is_restricted": guest, "is_ultra_restricted": False}}
+            home_team = self.identities.get(token, {}).get("team_id") or "T1"
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": self.user_teams.get(user, home_team),
+                    "is_restricted": guest,
+                    "is_ultra_restricted": False,
+                    "is_admin": user in self.admins or user in self.owners,
+                    "is_owner": user in self.owners,
+                },
+            }
         if method == "usergroups.users.list":
             group = str(params.get("usergroup"))
             if group not in self.groups:

@@ -153,6 +153,47 @@ def start_bot(
         server.stop()
 
 
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret-0123456789"
+CREDENTIALS_KEY = "0Yx0Zq4m3Jg2r0Jm8Zc1n3oH5d6Qz9WfV1b2L3k4M5A="
+
+
+@pytest.fixture
+def start_distribution_bot(
+    bik: FakeBik, slack: FakeSlack, tmp_path: Path
+) -> Iterator[Callable[..., tuple[BotServer, SlackClient]]]:
+    """A bot in distribution mode (SPEC 11): OAuth client credentials, no bot token, no BIK token; a
+    SQLite file in ``tmp_path`` unless ``database_url`` is given. Install workspaces into it with
+    :func:`tests.fakes.install.install_workspace`; ``SlackClient(server.url, team=…)`` sends a
+    workspace's requests."""
+    servers: list[BotServer] = []
+
+    def start(**overrides: Any) -> tuple[BotServer, SlackClient]:
+        slack.client_secret = CLIENT_SECRET
+        values: dict[str, Any] = {
+            "slack_client_id": CLIENT_ID,
+            "slack_client_secret": CLIENT_SECRET,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": slack.api_url,
+            "bik_api_base_url": bik.base_url,
+            "bik_timeout_seconds": 3,
+            "bik_rate_limit": "1000/minute",
+            "bik_credentials_keys": CREDENTIALS_KEY,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bik-slack.db'}",
+            "slack_response_url_prefixes": slack.server.url + "/hooks/",
+        }
+        values.update(overrides)
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        assert settings.distribution
+        server = BotServer(settings).start()
+        servers.append(server)
+        return server, SlackClient(server.url)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def bot(start_bot: Callable[..., tuple[BotServer, SlackClient]]) -> tuple[BotServer, SlackClient]:
     return start_bot()

@@ -1,0 +1,287 @@
+"""Distribution mode over real HTTP (SPEC 11): workspaces installed through Slack's OAuth flow (the
+stand-in's ``oauth.v2.access``), each answered with its own bot token, its own BIK credentials and
+its own policy; uninstall and revocation; nothing of one workspace reaching another."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+
+from bot.credentials import BikCredentials, CredentialBox
+from bot.db import create_engine
+from bot.workspaces import WorkspaceStore
+from tests import payloads
+from tests.fakes.botserver import SlackClient, wait_for
+from tests.fakes.install import install_workspace
+from tests.integration.conftest import CREDENTIALS_KEY
+
+ALLOW_ALL = "[defaults]\nallow = true\n"
+ALLOW_CALLOWED = "[defaults]\nallow = false\n\n[channels.CALLOWED]\nallow = true\n"
+BIK_A = "bik-token-of-workspace-a-0001"
+BIK_B = "bik-token-of-workspace-b-0002"
+
+
+def seed(url: str, key: str, *, token: str | None = None, policy: str | None = None) -> None:
+    """What an admin does in the Home tab (or an operator with the CLI), through the same store."""
+
+    async def run() -> None:
+        engine = create_engine(url)
+        store = WorkspaceStore(engine, CredentialBox([CREDENTIALS_KEY]))
+        if token is not None:
+            await store.connect_bik(key, BikCredentials(token=SecretStr(token)), actor="UADMIN")
+        if policy is not None:
+            await store.save_policy(key, policy, actor="UADMIN", summary="test policy")
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def rows(url: str, sql: str) -> list[Any]:
+    """Rows of a query the test writes itself (table names from a fixed tuple)."""
+
+    async def run() -> list[Any]:
+        engine = create_engine(url)
+        async with engine.connect() as conn:
+            found = list((await conn.execute(sa.text(sql))).all())
+        await engine.dispose()
+        return found
+
+    return asyncio.run(run())
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return json.dumps(message)
+
+
+@pytest.fixture
+def two(start_distribution_bot, slack, bik):
+    """Workspaces A (T0A) and B (T0B) installed through the flow, each with its own BIK token."""
+    server, _ = start_distribution_bot()
+    url = server.bot.settings.database_url
+    a = install_workspace(slack, server.url, "T0A", "Alpha")
+    b_ = install_workspace(slack, server.url, "T0B", "Beta")
+    assert a.response.status_code == 200 and b_.response.status_code == 200
+    seed(url, "T0A", token=BIK_A, policy=ALLOW_ALL)
+    seed(url, "T0B", token=BIK_B, policy=ALLOW_CALLOWED)
+    bik.only_accept(BIK_A, BIK_B)
+    return server, a, b_, SlackClient(server.url, team="T0A"), SlackClient(server.url, team="T0B")
+
+
+def test_each_workspace_looks_up_with_its_own_bot_token_bik_credentials_and_policy(two, slack, bik):
+    _server, a, b_, client_a, client_b = two
+    reply_a = client_a.command("abcd-122345", channel="COTHER", response_url=slack.new_hook()).json()
+    assert reply_a["blocks"][0]["text"]["text"] == "Test Last"  # A allows every channel
+    reply_b = client_b.command("abcd-122345", channel="COTHER", response_url=slack.new_hook()).json()
+    assert "isn't allowed" in text_of(reply_b) and "Home tab" in text_of(reply_b)  # B: CALLOWED only
+    reply_b = client_b.command("abcd-122345", channel="CALLOWED", response_url=slack.new_hook()).json()
+    assert reply_b["blocks"][0]["text"]["text"] == "Test Last"
+    assert bik.authorizations() == [BIK_A, BIK_B]  # each its own credentials; B's denial cost none
+    # Each workspace's Slack facts were asked with its own token, never the other's.
+    assert "users.info" in slack.calls_with(a.token) and "users.info" in slack.calls_with(b_.token)
+    used = {token for _, token in slack.tokens_used}
+    assert used <= {a.token, b_.token, ""}
+
+
+def test_a_workspace_without_bik_connected_is_told_to_connect_it_and_bik_is_not_called(
+    start_distribution_bot, slack, bik
+):
+    server, _ = start_distribution_bot()
+    install_workspace(slack, server.url, "T0C", "Gamma")
+    seed(server.bot.settings.database_url, "T0C", policy=ALLOW_ALL)
+    reply = SlackClient(server.url, team="T0C").command("abcd-122345", response_url=slack.new_hook()).json()
+    assert "BIK isn't connected" in text_of(reply) and "Home" in text_of(reply)
+    assert bik.requests == []
+
+
+def test_a_workspace_that_never_installed_is_told_so(start_distribution_bot, slack, bik):
+    server, _ = start_distribution_bot()
+    reply = SlackClient(server.url, team="T0NOPE").command("abcd-122345", response_url=slack.new_hook())
+    assert reply.status_code == 200
+    assert "isn't installed" in reply.text
+    assert bik.requests == []
+
+
+def uninstalled(team: str, event_type: str = "app_uninstalled", **event: Any) -> dict[str, Any]:
+    return {
+        "token": "Xk3pQ9vWzL2mN8rT5yB1cD7f",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event": {"type": event_type, **event},
+        "type": "event_callback",
+        "event_id": f"Ev{team}{event_type}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team,
+                "user_id": f"UBOT{team}",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def test_uninstall_deletes_that_workspace_only_and_its_token_is_never_used_again(two, slack, bik):
+    server, a, _, client_a, client_b = two
+    url = server.bot.settings.database_url
+    client_a.command("abcd-122345", response_url=slack.new_hook())  # A's tenant cached, token in use
+    assert client_a.event(uninstalled("T0A")).status_code == 200
+    calls_before = len(slack.calls_with(a.token))
+    for table in ("slack_bots", "slack_installations"):
+        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0A'")  # noqa: S608 == []
+        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0B'")  # noqa: S608 != []  # noqa: S608
+    for table in ("bik_connections", "policies"):
+        assert [r.workspace for r in rows(url, f"SELECT workspace FROM {table}")]  # noqa: S608 == ["T0B"]
+    # A's next request: not installed; no BIK call, no Slack call with the revoked token.
+    reply = client_a.command("abcd-122345", response_url=slack.new_hook())
+    assert "isn't installed" in reply.text
+    time.sleep(0.2)
+    assert len(slack.calls_with(a.token)) == calls_before
+    assert bik.authorizations() == [BIK_A]
+    # B is untouched.
+    reply_b = client_b.command("abcd-122345", response_url=slack.new_hook()).json()
+    assert reply_b["blocks"][0]["text"]["text"] == "Test Last"
+
+
+def test_tokens_revoked_for_the_bot_deletes_the_bot_and_installation_rows(two, slack):
+    server, a, _, client_a, _ = two
+    url = server.bot.settings.database_url
+    body = uninstalled("T0A", "tokens_revoked", tokens={"oauth": [], "bot": [f"UBOT{a.key}"]})
+    assert client_a.event(body).status_code == 200
+    assert rows(url, "SELECT team_id FROM slack_bots WHERE team_id = 'T0A'") == []
+    assert rows(url, "SELECT team_id FROM slack_installations WHERE team_id = 'T0A'") == []
+    # Revoking tokens is not uninstalling: A's BIK connection and policy stay for a reinstall.
+    assert [r.workspace for r in rows(url, "SELECT workspace FROM bik_connections ORDER BY workspace")] == [
+        "T0A",
+        "T0B",
+    ]
+    assert "isn't installed" in client_a.command("x-1", response_url=slack.new_hook()).text
+    assert "auth.test" not in slack.calls_with(a.token)[1:]  # only the install's own check, before
+
+
+def test_user_token_revocation_alone_changes_nothing(two, slack):
+    _server, _, _, client_a, _ = two
+    body = uninstalled("T0A", "tokens_revoked", tokens={"oauth": ["UINSTALLER"], "bot": []})
+    assert client_a.event(body).status_code == 200
+    assert (
+        client_a.command("abcd-122345", response_url=slack.new_hook()).json()["blocks"][0]["type"] == "header"
+    )
+
+
+def test_rate_limits_recent_lookups_and_audit_lines_are_keyed_by_workspace(
+    start_distribution_bot, slack, bik, logs
+):
+    server, _ = start_distribution_bot(bik_rate_limit="2/minute")
+    url = server.bot.settings.database_url
+    for team in ("T0A", "T0B"):
+        install_workspace(slack, server.url, team, team)
+        seed(url, team, token=BIK_A, policy=ALLOW_ALL)
+    client_a, client_b = SlackClient(server.url, team="T0A"), SlackClient(server.url, team="T0B")
+    # The same user id in two workspaces: spending A's budget leaves B's whole.
+    for _ in range(2):
+        assert (
+            client_a.command("abcd-122345", response_url=slack.new_hook()).json()["blocks"][0]["type"]
+            == "header"
+        )
+    assert "limit" in client_a.command("abcd-122345", response_url=slack.new_hook()).text
+    assert (
+        client_b.command("bik:5482636", response_url=slack.new_hook()).json()["blocks"][0]["type"] == "header"
+    )
+    audit = [e for e in logs.events("lookup") if e.get("outcome") == "found"]
+    assert sorted(e["workspace"] for e in audit) == ["T0A", "T0A", "T0B"]
+    # B's App Home lists B's one lookup, not A's two.
+    home = payloads.load("event_callback_app_home_opened_home")
+    home["team_id"] = "T0B"
+    home["enterprise_id"] = None
+    home["authorizations"] = [
+        {
+            "enterprise_id": None,
+            "team_id": "T0B",
+            "user_id": "UBOTT0B",
+            "is_bot": True,
+            "is_enterprise_install": False,
+        }
+    ]
+    home["event"]["user"] = "U1"
+    assert client_b.event(home).status_code == 200
+    published = wait_for(lambda: slack.method_calls("views.publish"))
+    view = (
+        json.loads(published[-1]["view"]) if isinstance(published[-1]["view"], str) else published[-1]["view"]
+    )
+    assert "5482636" in text_of(view) and "abcd-122345" not in text_of(view)
+
+
+def test_concurrent_lookups_of_the_same_id_in_two_workspaces_never_share_a_bik_call(two, slack, bik):
+    _, _, _, client_a, client_b = two
+    bik.latency = 0.3
+    import threading
+
+    replies: dict[str, Any] = {}
+
+    def ask(name: str, client: SlackClient) -> None:
+        replies[name] = client.command(
+            "abcd-122345", channel="CALLOWED", response_url=slack.new_hook()
+        ).json()
+
+    threads = [threading.Thread(target=ask, args=(n, c)) for n, c in (("a", client_a), ("b", client_b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(bik.authorizations()) == sorted([BIK_A, BIK_B])
+    assert all(r["blocks"][0]["text"]["text"] == "Test Last" for r in replies.values())
+
+
+def test_a_policy_change_in_one_process_applies_in_another_within_5_seconds(
+    start_distribution_bot, slack, bik, tmp_path
+):
+    first, _ = start_distribution_bot()
+    url = first.bot.settings.database_url
+    second, _ = start_distribution_bot(database_url=url)
+    install_workspace(slack, first.url, "T0A", "Alpha")
+    seed(url, "T0A", token=BIK_A, policy=ALLOW_CALLOWED)
+    on_second = SlackClient(second.url, team="T0A")
+    assert (
+        "isn't allowed"
+        in on_second.command("abcd-122345", channel="COTHER", response_url=slack.new_hook()).text
+    )
+    changed = time.monotonic()
+    seed(url, "T0A", policy=ALLOW_ALL)  # as the first process's Home tab would save it
+
+    def applied() -> bool:
+        reply = on_second.command("abcd-122345", channel="COTHER", response_url=slack.new_hook())
+        return "Test Last" in reply.text
+
+    wait_for(applied, timeout=5, interval=0.2)
+    assert time.monotonic() - changed < 5
+
+
+def test_org_wide_install_answers_every_workspace_of_the_org(start_distribution_bot, slack, bik):
+    server, _ = start_distribution_bot()
+    org = install_workspace(
+        slack, server.url, None, "", enterprise_id="E0ORG", enterprise_name="Org", org_wide=True
+    )
+    assert org.response.status_code == 200
+    seed(server.bot.settings.database_url, "E0ORG", token=BIK_A, policy=ALLOW_ALL)
+    body = payloads.form_body(
+        "command_enterprise_grid",
+        team_id="T0WS1",
+        enterprise_id="E0ORG",
+        channel_id="CALLOWED",
+        user_id="W0USER",
+        text="abcd-122345",
+        response_url=slack.new_hook(),
+        is_enterprise_install="true",  # an org-wide app's command says so (a string, as Slack sends it)
+    )
+    reply = SlackClient(server.url).post(body)
+    assert reply.status_code == 200
+    assert reply.json()["blocks"][0]["text"]["text"] == "Test Last", reply.text
+    assert "users.info" in slack.calls_with(org.token)
