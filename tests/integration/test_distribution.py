@@ -136,10 +136,10 @@ def test_uninstall_deletes_that_workspace_only_and_its_token_is_never_used_again
     assert client_a.event(uninstalled("T0A")).status_code == 200
     calls_before = len(slack.calls_with(a.token))
     for table in ("slack_bots", "slack_installations"):
-        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0A'")  # noqa: S608 == []
-        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0B'")  # noqa: S608 != []  # noqa: S608
+        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0A'") == []  # noqa: S608
+        assert rows(url, f"SELECT team_id FROM {table} WHERE team_id = 'T0B'") != []  # noqa: S608
     for table in ("bik_connections", "policies"):
-        assert [r.workspace for r in rows(url, f"SELECT workspace FROM {table}")]  # noqa: S608 == ["T0B"]
+        assert [r.workspace for r in rows(url, f"SELECT workspace FROM {table}")] == ["T0B"]  # noqa: S608
     # A's next request: not installed; no BIK call, no Slack call with the revoked token.
     reply = client_a.command("abcd-122345", response_url=slack.new_hook())
     assert "isn't installed" in reply.text
