@@ -59,6 +59,7 @@ from bot.recent import RecentLookups
 from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
 from bot.tenants import Tenants
+from bot.views import read_metadata
 from handlers import actions, commands, events, installs, shortcuts
 from handlers import views as modal_views
 from handlers.modals import ModalLookups
@@ -438,6 +439,13 @@ async def dispatch(
         enterprise_id, team_id, org_wide = installation_ids(body)
         tenant = await tenants.get(enterprise_id, team_id, org_wide)
         Tenants.enter(tenant)
+        bound = bound_workspace(body)
+        if bound is not None and (tenant is None or bound != tenant.key):
+            # A view this bot opened for one workspace, sent back for another: never served.
+            log.warning(
+                "cross_workspace_view", workspace=tenant.key if tenant else None, view_workspace=bound
+            )
+            return BoltResponse(status=200, body="")
         if tenant is None and "command" in body and "type" not in body:
             # Bolt would answer a command it cannot authorize with an empty 200 (it has a
             # response_url): say why instead, to the one person who asked.
@@ -568,6 +576,15 @@ def build_asgi(bot: Bot) -> Starlette:
             await bot.shutdown()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def bound_workspace(body: dict[str, Any]) -> str | None:
+    """The workspace a view's ``private_metadata`` was written for (``w``: see
+    :func:`handlers.payload.metadata`), or None."""
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return None
+    return read_metadata(view.get("private_metadata")).get("w")
 
 
 def install_routes(dist: Distribution) -> list[Route]:

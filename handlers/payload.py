@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from bot import views
 from bot.lookup import Asker
+from bot.tenants import Tenants
 
 
 def obj(body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -46,3 +48,13 @@ def private_asker(body: dict[str, Any]) -> Asker:
     """The person behind a modal or Home tab interaction, with no channel: their lookups follow
     ``[direct_messages]``."""
     return dataclasses.replace(asker_from_action(body), channel_id="", channel_name=None)
+
+
+def metadata(**values: str) -> str:
+    """A view's ``private_metadata`` (:func:`bot.views.metadata`), bound in distribution mode to the
+    request's workspace (``w``): :func:`bot.app.dispatch` refuses a view of one workspace submitted
+    or clicked for another."""
+    tenant = Tenants.current_tenant()
+    if tenant is not None:
+        values["w"] = tenant.key
+    return views.metadata(**values)

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import extract, views
 from bot.logs import get_logger
 from bot.query import QueryError, parse_query
+from handlers import payload
 from handlers.modals import ModalLookups
 from handlers.payload import asker_from_action, obj, private_asker
 
@@ -48,7 +49,7 @@ class ShortcutHandlers:
             dashboard_url=self._dashboard_url,
             id_pattern=self._id_pattern,
         )
-        metadata = views.metadata(
+        metadata = payload.metadata(
             s="message_shortcut",
             c=asker.channel_id,
             n=asker.channel_name or "",  # a G… channel's name says whether it is a group DM
@@ -85,7 +86,9 @@ class ShortcutHandlers:
 
     async def _open_query_modal(self, body: dict[str, Any], client: AsyncWebClient, *, surface: str) -> None:
         view = views.query_modal(
-            callback_id=views.CALLBACK_LOOKUP, channel_picker=True, private_metadata=views.metadata(s=surface)
+            callback_id=views.CALLBACK_LOOKUP,
+            channel_picker=True,
+            private_metadata=payload.metadata(s=surface),
         )
         self._modals.open_soon(client, body.get("trigger_id"), view)
 

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import views
 from bot.logs import get_logger
 from bot.query import HelpRequest, QueryError, parse_command, unescape_slack
+from handlers import payload
 from handlers.modals import ModalLookups
 from handlers.payload import asker_from_action, obj, private_asker, state_value
 
@@ -80,7 +81,7 @@ class ViewHandlers:
                 asker,
                 queries,
                 surface="message_shortcut",
-                metadata=views.metadata(
+                metadata=payload.metadata(
                     s="message_shortcut", c=meta.get("c", ""), n=meta.get("n", ""), r=meta.get("r", "")
                 ),
                 share_from_modal=bool(meta.get("r")),

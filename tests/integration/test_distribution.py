@@ -285,3 +285,56 @@ def test_org_wide_install_answers_every_workspace_of_the_org(start_distribution_
     assert reply.status_code == 200
     assert reply.json()["blocks"][0]["text"]["text"] == "Test Last", reply.text
     assert "users.info" in slack.calls_with(org.token)
+
+
+def global_shortcut(team: str) -> dict[str, Any]:
+    payload = payloads.interaction("shortcut_global", user="U1", team=team)
+    payload["callback_id"] = "lookup_customer"
+    return payload
+
+
+def submitted(opened: dict[str, Any], team: str, text: str) -> dict[str, Any]:
+    """``view_submission`` of ``opened`` as Slack echoes it back, for workspace ``team``."""
+    from bot import views
+
+    payload = payloads.interaction("view_submission", user="U1", team=team, api_app_id="A1")
+    view = payload["view"]
+    for key in ("blocks", "callback_id", "private_metadata", "title", "submit", "close"):
+        view[key] = opened.get(key, "" if key in ("callback_id", "private_metadata") else None)
+    view["id"] = view["root_view_id"] = "V123"
+    view["state"] = {
+        "values": {
+            views.BLOCK_QUERIES: {views.ACTION_QUERIES: {"type": "plain_text_input", "value": text}},
+            views.BLOCK_POST_TO: {
+                views.ACTION_POST_TO: {"type": "conversations_select", "selected_conversation": None}
+            },
+        }
+    }
+    payload["response_urls"] = []
+    return payload
+
+
+def opened_view(slack) -> dict[str, Any]:
+    params = wait_for(lambda: slack.method_calls("views.open"))[-1]
+    return json.loads(params["view"]) if isinstance(params["view"], str) else params["view"]
+
+
+def test_a_modal_opened_for_one_workspace_is_refused_when_sent_back_for_another(two, slack, bik, logs):
+    server, a, b_, client_a, client_b = two
+    seed(server.bot.settings.database_url, "T0A", policy=ALLOW_ALL + "\n[direct_messages]\nallow = true\n")
+    time.sleep(1.2)  # the change feed: the new policy is read within a second
+    assert client_a.interaction(global_shortcut("T0A")).status_code == 200
+    opened = opened_view(slack)
+    assert "views.open" in slack.calls_with(a.token)
+    assert json.loads(opened["private_metadata"])["w"] == "T0A"
+    # The same view, submitted as workspace B (whose policy, credentials and token differ): refused.
+    forged = client_b.interaction(submitted(opened, "T0B", "abcd-122345"))
+    assert forged.status_code == 200 and forged.text == ""
+    assert [e["view_workspace"] for e in logs.events("cross_workspace_view")] == ["T0A"]
+    time.sleep(0.3)
+    assert bik.requests == [] and "views.update" not in slack.calls_with(b_.token)
+    # Sent back for A, it is served: A's credentials, A's token.
+    ok = client_a.interaction(submitted(opened, "T0A", "abcd-122345"))
+    assert ok.status_code == 200
+    wait_for(lambda: bik.requests)
+    assert bik.authorizations() == [BIK_A]
