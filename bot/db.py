@@ -82,6 +82,10 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+    elif connection.dialect.name == "sqlite":
+        # The write lock before reading the current revision: a second process waits, then finds the
+        # schema up to date (without it, two workers starting on a fresh file both create the tables).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     command.upgrade(_alembic_config(connection), revision)  # type: ignore[arg-type]
 
 
@@ -89,6 +93,13 @@ def _current(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

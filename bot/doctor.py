@@ -8,7 +8,7 @@ import sys
 
 from bot.access import Policy, PolicyError
 from bot.bik.errors import BikError, NotFound, Rejected
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 from bot.query import QueryError, parse_query
 
@@ -24,10 +24,18 @@ async def run_doctor(*, probe: str | None = None) -> int:
     try:
         settings = load_settings()
         settings.require_for_serving()
-        results.append(_say(True, "configuration", f"mode {'socket' if settings.socket_mode else 'http'}"))
+        mode = (
+            "distribution (many workspaces)"
+            if settings.distribution
+            else ("socket" if settings.socket_mode else "http")
+        )
+        results.append(_say(True, "configuration", f"mode {mode}"))
     except ConfigError as exc:
         _say(False, "configuration", str(exc))
         return 1
+    if settings.distribution:
+        results += await _check_distribution(settings)
+        return 0 if all(results) else 1
     try:
         policy = Policy.load(settings.bik_access_policy)
         detail = (
@@ -65,6 +73,53 @@ async def run_doctor(*, probe: str | None = None) -> int:
     finally:
         await bot.http.aclose()
     return 0 if all(results) else 1
+
+
+async def _check_distribution(settings: Settings) -> list[bool]:
+    """Distribution mode: the database answers and is migrated, and the keys open every stored BIK
+    credential (a key removed too soon locks a workspace out). Slack and BIK are per workspace."""
+    from bot.credentials import CredentialBox, CredentialsUnreadable
+    from bot.db import create_engine, current_revision, head_revision
+    from bot.workspaces import WorkspaceStore
+
+    results: list[bool] = []
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            revision = await current_revision(engine)
+        except Exception as exc:  # noqa: BLE001 - report, don't crash
+            return [_say(False, "database", f"{type(exc).__name__}: check DATABASE_URL")]
+        head = head_revision()
+        results.append(
+            _say(
+                revision == head,
+                "database",
+                f"{engine.dialect.name}, schema {revision or 'empty'}"
+                + ("" if revision == head else f" (run `python -m bot db upgrade` to reach {head})"),
+            )
+        )
+        if revision != head:
+            return results
+        store = WorkspaceStore(engine, CredentialBox(settings.credential_keys))
+        listed = await store.listed()
+        unreadable = []
+        for workspace in listed:
+            try:
+                await store.bik_credentials(workspace.workspace)
+            except CredentialsUnreadable:
+                unreadable.append(workspace.workspace)
+        connected = sum(w.bik_connected for w in listed)
+        results.append(
+            _say(
+                not unreadable,
+                "workspaces",
+                f"{len(listed)} installed, {connected} with BIK connected"
+                + (f"; no key in BIK_CREDENTIALS_KEYS opens {', '.join(unreadable)}" if unreadable else ""),
+            )
+        )
+    finally:
+        await engine.dispose()
+    return results
 
 
 async def _check_bik(bot: object, probe: str | None) -> bool:

@@ -60,9 +60,10 @@ def text_of(message: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def two(start_distribution_bot, slack, bik):
-    """Workspaces A (T0A) and B (T0B) installed through the flow, each with its own BIK token."""
-    server, _ = start_distribution_bot()
+def two(start_distribution_bot, slack, bik, database_url):
+    """Workspaces A (T0A) and B (T0B) installed through the flow, each with its own BIK token; on
+    SQLite and on PostgreSQL."""
+    server, _ = start_distribution_bot(database_url=database_url)
     url = server.bot.settings.database_url
     a = install_workspace(slack, server.url, "T0A", "Alpha")
     b_ = install_workspace(slack, server.url, "T0B", "Beta")
@@ -241,10 +242,10 @@ def test_concurrent_lookups_of_the_same_id_in_two_workspaces_never_share_a_bik_c
 
 
 def test_a_policy_change_in_one_process_applies_in_another_within_5_seconds(
-    start_distribution_bot, slack, bik, tmp_path
+    start_distribution_bot, slack, bik, database_url
 ):
-    first, _ = start_distribution_bot()
-    url = first.bot.settings.database_url
+    first, _ = start_distribution_bot(database_url=database_url)
+    url = database_url
     second, _ = start_distribution_bot(database_url=url)
     install_workspace(slack, first.url, "T0A", "Alpha")
     seed(url, "T0A", token=BIK_A, policy=ALLOW_CALLOWED)
