@@ -1,4 +1,6 @@
-"""Every test starts from a scrubbed environment: no SLACK_*/BIK_* variables, no .env."""
+"""Every test starts from a scrubbed environment: no SLACK_*/BIK_*/DATABASE_* variables, no .env.
+Any test can ask for a database: ``database_url``, ``migrated_database_url``, ``postgres_url``
+(tests/fakes/databases.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 
-_PREFIXES = ("SLACK_", "BIK_", "REDIS_URL", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL")
+pytest_plugins = ("tests.fakes.databases",)
+
+_PREFIXES = (
+    "SLACK_",
+    "BIK_",
+    "DATABASE_",
+    "METRICS_TOKEN",
+    "REDIS_URL",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "LOG_LEVEL",
+)
 
 
 @pytest.fixture(autouse=True)
