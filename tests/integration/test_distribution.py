@@ -17,6 +17,7 @@ from bot.credentials import BikCredentials, CredentialBox
 from bot.db import create_engine
 from bot.workspaces import WorkspaceStore
 from tests import payloads
+from tests.fakes import bik as bik_fake
 from tests.fakes.botserver import SlackClient, wait_for
 from tests.fakes.install import install_workspace
 from tests.integration.conftest import CREDENTIALS_KEY
@@ -53,6 +54,16 @@ def rows(url: str, sql: str) -> list[Any]:
         return found
 
     return asyncio.run(run())
+
+
+def execute(url: str, sql: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(sql))
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -339,3 +350,35 @@ def test_a_modal_opened_for_one_workspace_is_refused_when_sent_back_for_another(
     assert ok.status_code == 200
     wait_for(lambda: bik.requests)
     assert bik.authorizations() == [BIK_A]
+
+
+def test_a_broken_database_gets_a_clear_answer_not_a_500(start_distribution_bot, slack, bik, logs):
+    server, _ = start_distribution_bot()
+    url = server.bot.settings.database_url
+    install_workspace(slack, server.url, "T0A", "Alpha")
+    execute(url, "ALTER TABLE slack_bots RENAME TO slack_bots_gone")  # every lookup of a workspace fails
+    reply = SlackClient(server.url, team="T0A").command("abcd-122345", response_url=slack.new_hook())
+    assert reply.status_code == 200
+    assert "can't reach its database" in reply.json()["text"]
+    assert [e["error"] for e in logs.events("database_unavailable")] == ["OperationalError"]
+    assert bik.requests == []
+
+
+def test_no_credential_reaches_logs_replies_metrics_or_audit(two, slack, bik, logs):
+    server, a, b_, client_a, client_b = two
+    secrets = [a.token, b_.token, BIK_A, BIK_B, CREDENTIALS_KEY, server.bot.settings.slack_client_secret]
+    secrets = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets]
+    hook = slack.new_hook()
+    replies = [
+        client_a.command("abcd-122345", response_url=hook).text,
+        client_b.command("abcd-122345", response_url=hook).text,
+        client_b.command("abcd-122345", channel="COTHER", response_url=hook).text,
+    ]
+    bik.script("*", bik_fake.status(401, {"status": 401, "errors": [{"message": "Unauthorized"}]}))
+    replies.append(client_a.command("nobody-1", response_url=hook).text)  # BIK refuses A's credentials
+    client_a.event(uninstalled("T0A"))
+    metrics = SlackClient(server.url).http.get(server.url + "/metrics").text
+    seen = "\n".join([logs.text, metrics, *replies, json.dumps(slack.posts(hook))])
+    assert "Test Last" in seen and "lookup" in logs.text  # the test looked at real output
+    for secret in secrets:
+        assert secret not in seen
