@@ -25,7 +25,12 @@ METHOD_SCOPES = {
     "chat.unfurl": {"links:write"},
 }
 # Each event the bot subscribes to, and the scope Slack requires for it.
-EVENT_SCOPES = {"app_home_opened": set(), "link_shared": {"links:read"}}
+EVENT_SCOPES = {
+    "app_home_opened": set(),
+    "link_shared": {"links:read"},
+    "app_uninstalled": set(),  # distribution mode (handlers/installs.py)
+    "tokens_revoked": set(),
+}
 
 
 def test_manifest_validates_against_slacks_schema():
@@ -71,3 +76,12 @@ def test_shortcuts_home_tab_events_and_unfurl_domain_match_the_code():
     assert MANIFEST["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
     assert features["unfurl_domains"] == ["bik-dashboard.example.com"]  # the placeholder the README names
     assert views.CALLBACK_LOOKUP  # the modals' own callback ids need no manifest entry
+
+
+def test_distribution_mode_asks_at_install_for_the_manifests_scopes_and_returns_to_its_route():
+    from bot.config import DEFAULT_SCOPES
+    from bot.distribution import InstallFlow  # noqa: F401 - the flow the redirect URL leads to
+
+    assert set(DEFAULT_SCOPES.split(",")) == set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    [redirect] = MANIFEST["oauth_config"]["redirect_urls"]
+    assert redirect.endswith("/slack/oauth_redirect")  # Bolt's default redirect_uri_path, served by bot.app
