@@ -107,3 +107,47 @@ def test_empty_variables_count_as_unset(monkeypatch):
 def test_simple_id_patterns_are_accepted(monkeypatch, pattern):
     monkeypatch.setenv("BIK_ID_PATTERN", pattern)
     assert load_settings(_env_file=None).bik_id_pattern == pattern
+
+
+KEY = "0Yx0Zq4m3Jg2r0Jm8Zc1n3oH5d6Qz9WfV1b2L3k4M5A="
+
+
+def distribution(monkeypatch, **env: str) -> Settings:
+    values = {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_SIGNING_SECRET": "signing",
+        "BIK_CREDENTIALS_KEYS": KEY,
+        **env,
+    }
+    for name, value in values.items():
+        if value:
+            monkeypatch.setenv(name, value)
+    return load_settings()
+
+
+def test_client_credentials_without_a_bot_token_mean_distribution_mode(monkeypatch):
+    settings = distribution(monkeypatch)
+    assert settings.distribution
+    assert settings.database_url == "sqlite+aiosqlite:///bik-slack.db"  # SPEC 11's default
+    settings.require_for_serving()  # no SLACK_BOT_TOKEN, no BIK_API_TOKEN needed
+    assert "commands" in settings.scopes and settings.credential_keys == [KEY]
+
+
+def test_a_bot_token_keeps_single_workspace_mode_even_with_client_credentials(monkeypatch):
+    assert not distribution(monkeypatch, SLACK_BOT_TOKEN="xoxb-1").distribution
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"BIK_CREDENTIALS_KEYS": ""}, "BIK_CREDENTIALS_KEYS"),
+        ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, "unset SLACK_APP_TOKEN"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with"),
+    ],
+)
+def test_distribution_mode_names_what_is_missing_or_wrong(monkeypatch, env, fragment):
+    settings = distribution(monkeypatch, **env)
+    with pytest.raises(ConfigError, match=fragment):
+        settings.require_for_serving()
