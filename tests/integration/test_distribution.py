@@ -382,3 +382,33 @@ def test_no_credential_reaches_logs_replies_metrics_or_audit(two, slack, bik, lo
     assert "Test Last" in seen and "lookup" in logs.text  # the test looked at real output
     for secret in secrets:
         assert secret not in seen
+
+
+def test_a_bot_token_close_to_expiry_is_rotated_before_use_and_the_old_one_is_dropped(
+    start_distribution_bot, slack, bik
+):
+    server, _ = start_distribution_bot()
+    url = server.bot.settings.database_url
+    a = install_workspace(slack, server.url, "T0A", "Alpha", rotation=True)
+    seed(url, "T0A", token=BIK_A, policy=ALLOW_ALL)
+    client = SlackClient(server.url, team="T0A")
+    assert (
+        client.command("abcd-122345", response_url=slack.new_hook()).json()["blocks"][0]["type"] == "header"
+    )
+    assert slack.calls_with(a.token)[-1] == "users.info"  # the token works until it nears expiry
+    # An hour left: inside the 2 hours before expiry in which the bot refreshes the token.
+    execute(url, "UPDATE slack_bots SET bot_token_expires_at = CURRENT_TIMESTAMP")
+    seed(url, "T0A", policy=ALLOW_ALL + "\n")  # any change: every process re-reads the workspace
+    time.sleep(1.2)
+    slack.guests.add("U2")  # a new user: users.info is asked again, with whatever token is current
+    old_calls = len(slack.calls_with(a.token))
+    reply = client.command("abcd-122345", user="U2", response_url=slack.new_hook())
+    assert "Guest" in reply.text or "guest" in reply.text
+    [refresh] = [p for p in slack.method_calls("oauth.v2.access") if p.get("grant_type") == "refresh_token"]
+    assert refresh["refresh_token"].startswith("xoxe-1-refresh-")
+    assert a.token in slack.revoked  # the stand-in retired it on refresh
+    assert len(slack.calls_with(a.token)) == old_calls  # the old token was not used again
+    new = [t for m, t in slack.tokens_used if m == "users.info"][-1]
+    assert new != a.token and new.startswith("xoxe.xoxb-1-T0A")
+    stored = rows(url, "SELECT bot_token FROM slack_bots WHERE team_id = 'T0A' AND bot_token IS NOT NULL")
+    assert [r.bot_token for r in stored][-1] == new
