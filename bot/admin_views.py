@@ -66,6 +66,10 @@ def action_of(block_id: str) -> str:
 
 MAX_TOML = 3000
 """A plain_text_input holds at most 3000 characters: longer policies go through the CLI."""
+MAX_FORM_PEOPLE = 100
+"""A rule listing more people than this is edited as TOML: the form would not show them all."""
+MAX_GROUPS_TEXT = 3000
+"""The user group input holds this many characters (a plain_text_input's limit)."""
 MAX_HISTORY_SHOWN = 5
 MAX_CHANNELS_TEXT = 2600
 
@@ -541,7 +545,8 @@ def rule_modal(
 ) -> ViewDict:
     """*Edit a rule* for ``target``, prefilled from the stored ``document``: each key the table sets
     shows its value, every other one *Inherit*, with what it inherits now. Raises
-    :class:`bot.policy_edit.EditError` when the stored document does not load."""
+    :class:`bot.policy_edit.EditError` when the stored document does not load, or when the rule lists
+    more people than the form can show (saving it would drop the rest)."""
     policy_edit.check_target(target)
     data = policy_edit.parse(document)
     entry = policy_edit.entry_of(data, target)
@@ -614,14 +619,20 @@ def rule_modal(
     ]
     blocks.append(_select("people", "Who may look up", people_options, mode))
     shown_users, shown_groups = policy_edit.people_shown(entry, base)
+    groups_text = ", ".join(shown_groups)
+    if len(shown_users) > MAX_FORM_PEOPLE or len(groups_text) > MAX_GROUPS_TEXT:
+        # The form could not show them all, and saving it would drop the rest: never.
+        raise policy_edit.EditError(
+            f"{table_label(target)} lists more people or user groups than this form can show: "
+            "edit it with Edit as TOML"
+        )
     users_element: dict[str, Any] = {
         "type": "multi_users_select",
         "action_id": action_of(block_of("users")),
         "placeholder": plain("People", views.MAX_PLACEHOLDER),
     }
-    valid_users = [u for u in shown_users if policy_edit.USER_ID.match(u)][:100]
-    if valid_users:
-        users_element["initial_users"] = valid_users
+    if shown_users:
+        users_element["initial_users"] = list(shown_users)
     blocks.append(
         {
             "type": "input",
@@ -638,10 +649,9 @@ def rule_modal(
         "type": "plain_text_input",
         "action_id": action_of(block_of("usergroups")),
         "placeholder": plain("S0123ABCD, S0456EFGH", views.MAX_PLACEHOLDER),
-        "max_length": 3000,
+        "max_length": MAX_GROUPS_TEXT,
     }
-    groups_text = ", ".join(shown_groups)
-    if groups_text and len(groups_text) <= 3000:
+    if groups_text:
         groups_element["initial_value"] = groups_text
     blocks.append(
         {

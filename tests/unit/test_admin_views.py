@@ -281,3 +281,13 @@ def test_unknown_rights_say_so_and_show_no_admin_buttons():
         view = home(av.unknown_rights_section(connected=connected))
         assert "reopen this tab" in all_text(view) and action_ids(view) == []
         assert ("isn't connected" in all_text(view)) is (not connected)
+
+
+def test_a_rule_with_more_people_than_the_form_shows_is_sent_to_toml_not_truncated():
+    users = ", ".join(f'"U{i:04d}"' for i in range(av.MAX_FORM_PEOPLE + 1))
+    doc = f"[channels.C0BIG]\nallow = true\nusers = [{users}]\n"
+    with pytest.raises(pe.EditError, match="Edit as TOML"):
+        av.rule_modal(workspace="T0A", target="C0BIG", document=doc, version="v")
+    fits = doc.replace(f', "U{av.MAX_FORM_PEOPLE:04d}"', "")
+    view = valid(av.rule_modal(workspace="T0A", target="C0BIG", document=fits, version="v"))
+    assert len(input_of(view, "users")["initial_users"]) == av.MAX_FORM_PEOPLE
