@@ -412,3 +412,15 @@ def test_a_bot_token_close_to_expiry_is_rotated_before_use_and_the_old_one_is_dr
     assert new != a.token and new.startswith("xoxe.xoxb-1-T0A")
     stored = rows(url, "SELECT bot_token FROM slack_bots WHERE team_id = 'T0A' AND bot_token IS NOT NULL")
     assert [r.bot_token for r in stored][-1] == new
+
+
+def test_slack_facts_cached_for_one_workspace_are_never_used_for_another(two, slack, bik):
+    _, _, b_, client_a, client_b = two
+    ok = client_a.command("abcd-122345", channel="CALLOWED", response_url=slack.new_hook()).json()
+    assert ok["blocks"][0]["type"] == "header"  # U1 is a member in A: cached for A
+    slack.guests.add("U1")  # ... while B's directory must ask B's Slack about its own U1
+    denied = client_b.command("abcd-122345", channel="CALLOWED", response_url=slack.new_hook())
+    assert "Guest" in denied.text
+    assert slack.calls_with(b_.token).count("users.info") == 1
+    again = client_a.command("abcd-122345", channel="CALLOWED", response_url=slack.new_hook()).json()
+    assert again["blocks"][0]["type"] == "header"  # A's answer is still A's own (cached)
