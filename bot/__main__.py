@@ -1,23 +1,29 @@
-"""Command line: ``python -m bot serve | preview | policy check | doctor``. See ``--help``."""
+"""Command line: ``python -m bot serve | preview | policy check | doctor``, and for distribution mode
+``db upgrade | db current``, ``workspace connect | list | disconnect | rekey | newkey`` and
+``policy import | export``. See ``--help``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.access import Policy, PolicyError
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, get_logger
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Coroutine
+
     import uvicorn
 
     from bot.app import Bot, SocketModeIntake
+    from bot.workspaces import WorkspaceStore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="BIK customer lookup for Slack: /bik-customer <id>.",
-        epilog="Configuration comes from the environment and .env; see README.md.",
+        epilog="Configuration comes from the environment and .env (every command reads the same as the "
+        "server); see README.md. `python -m bot COMMAND --help` describes each command.",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -76,16 +83,128 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--json", action="store_true", help="print the message JSON instead")
     preview.set_defaults(run=_preview)
 
-    policy = sub.add_parser("policy", help="access policy tools")
+    policy = sub.add_parser(
+        "policy",
+        help="access policy tools: check a file; import or export a workspace's (distribution mode)",
+    )
     policy_sub = policy.add_subparsers(title="policy commands", metavar="COMMAND")
     check = policy_sub.add_parser("check", help="validate a policy file and print what each channel allows")
     check.add_argument("file", nargs="?", type=Path, help="default: $BIK_ACCESS_POLICY or access.toml")
     check.set_defaults(run=_policy_check)
+    imported = policy_sub.add_parser(
+        "import",
+        help="distribution mode: store a workspace's policy from a section 5 TOML file",
+        description="Validates FILE exactly like the policy file, then stores it as the workspace's policy "
+        "(in DATABASE_URL, versioned, recorded as changed by 'cli'); every process serving the workspace "
+        "applies it within 5 s. Exit status 0 only when it was saved; 2 (and nothing saved) when it is "
+        "invalid, naming the key.",
+    )
+    _team_argument(imported)
+    imported.add_argument(
+        "file", metavar="FILE", help="a policy file in the section 5 format; '-' reads stdin"
+    )
+    imported.set_defaults(run=_policy_import)
+    exported = policy_sub.add_parser(
+        "export",
+        help="distribution mode: print a workspace's stored policy as TOML",
+        description="Prints the workspace's stored policy as the section 5 TOML (ready for `policy import`). "
+        "Exit status 1 when the workspace has none (it then denies everywhere).",
+    )
+    _team_argument(exported)
+    exported.set_defaults(run=_policy_export)
 
     doctor = sub.add_parser("doctor", help="check configuration, Slack and BIK, and say what is wrong")
     doctor.add_argument("--probe", help="a customer query to look up at BIK (default: an auth check)")
     doctor.set_defaults(run=_doctor)
+
+    db = sub.add_parser(
+        "db",
+        help="distribution mode: the database's schema (migrations)",
+        description="The database of distribution mode, DATABASE_URL (sqlite+aiosqlite:///FILE or "
+        "postgresql+asyncpg://…). The server migrates it at start-up unless DATABASE_MIGRATE=false.",
+    )
+    db_sub = db.add_subparsers(title="db commands", metavar="COMMAND")
+    db_sub.add_parser(
+        "upgrade", help="bring the schema up to date and print its revision (safe to repeat)"
+    ).set_defaults(run=_db_upgrade)
+    db_sub.add_parser("current", help="print the schema's revision, changing nothing").set_defaults(
+        run=_db_current
+    )
+
+    workspace = sub.add_parser(
+        "workspace",
+        help="distribution mode: connect workspaces to BIK, list them, rotate the credential keys",
+        description="Workspaces served in distribution mode (SLACK_CLIENT_ID), kept in DATABASE_URL; "
+        "their BIK credentials are sealed with BIK_CREDENTIALS_KEYS. A workspace is its T… id, or the "
+        "E… id of an org-wide (Enterprise Grid) install. The schema is migrated first when needed.",
+    )
+    ws_sub = workspace.add_subparsers(title="workspace commands", metavar="COMMAND")
+    connect = ws_sub.add_parser(
+        "connect",
+        help="try BIK credentials with one lookup and store them for a workspace when BIK accepts them",
+        description="Looks up an id that cannot exist at BIK_API_BASE_URL with the credentials: 'not "
+        "found' means BIK accepted them, and only then are they stored (encrypted). Exit status 0 only "
+        "when they were saved; 1 when BIK refused them (with BIK's reason) or could not be asked. "
+        "The credentials are never printed; only the token's or key's last 4 characters. To keep a "
+        "value out of the shell's history, give it as '-': it is read from standard input (without "
+        'echo at a terminal), e.g. `printf %s "$TOKEN" | python -m bot workspace connect --team T0123 '
+        "--token -`.",
+    )
+    _team_argument(connect)
+    how = connect.add_mutually_exclusive_group(required=True)
+    how.add_argument("--token", help="BIK API token (as sent after 'Basic '); '-' reads it from stdin")
+    how.add_argument("--key", help="BIK API key, with --secret; '-' reads it from stdin")
+    connect.add_argument("--secret", help="BIK API secret, with --key; '-' reads it from stdin")
+    connect.add_argument(
+        "--sandbox", action="store_true", help="try them against the bundled sandbox, not BIK (development)"
+    )
+    connect.set_defaults(run=_workspace_connect)
+    ws_sub.add_parser(
+        "list",
+        help="list workspaces: id, name, BIK connected (key's last 4) or not, policy version; no secrets",
+        description="One line per workspace: installed ones first, then any connected to BIK or given a "
+        "policy before the app was installed. Each stored credential is opened with BIK_CREDENTIALS_KEYS; "
+        "one that no key opens is shown as UNREADABLE and the exit status is 1.",
+    ).set_defaults(run=_workspace_list)
+    disconnect = ws_sub.add_parser(
+        "disconnect",
+        help="delete a workspace's BIK credentials (its lookups then ask an admin to connect BIK)",
+        description="Deletes the workspace's stored BIK credentials. Exit status 1 when it had none.",
+    )
+    _team_argument(disconnect)
+    disconnect.set_defaults(run=_workspace_disconnect)
+    ws_sub.add_parser(
+        "rekey",
+        help="re-encrypt every stored credential with the first key of BIK_CREDENTIALS_KEYS",
+        description="Key rotation: make a key (`workspace newkey`), put it first in BIK_CREDENTIALS_KEYS "
+        "and keep the old keys after it, everywhere the bot runs; then run this. Afterwards the old keys "
+        "can be removed. Exit status 1 (and nothing changed) when a credential opens with none of the keys.",
+    ).set_defaults(run=_workspace_rekey)
+    ws_sub.add_parser(
+        "newkey",
+        help="print a fresh key for BIK_CREDENTIALS_KEYS (needs no configuration)",
+        description="Prints a new Fernet key. Keep it secret: it decrypts every BIK credential it seals.",
+    ).set_defaults(run=_workspace_newkey)
     return parser
+
+
+def _team(value: str) -> str:
+    from bot.workspaces import UnknownWorkspace, check_key
+
+    try:
+        return check_key(value)
+    except UnknownWorkspace as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _team_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--team",
+        required=True,
+        type=_team,
+        metavar="T…",
+        help="the workspace id (T…), or the org id (E…) of an org-wide install",
+    )
 
 
 # -- serve -----------------------------------------------------------------------------------------
@@ -317,6 +436,294 @@ def _doctor(args: argparse.Namespace) -> int:
     from bot.doctor import run_doctor
 
     return asyncio.run(run_doctor(probe=args.probe))
+
+
+# -- distribution mode: db, workspace, policy import/export --------------------------------------
+
+
+def _database_settings() -> Settings:
+    """The server's settings, checked for what the database commands need. Log lines are JSON at
+    WARNING (no library chatter; nothing raw reaches the terminal)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    settings = load_settings()
+    configure_logging("WARNING", json_lines=True)
+    settings.require_database()
+    try:
+        url = make_url(settings.database_url)
+    except (ArgumentError, ValueError):
+        raise ConfigError("configuration: DATABASE_URL is not a valid database URL") from None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise ConfigError(
+                f"configuration: DATABASE_URL: no directory {_safe(str(folder))} for the SQLite file"
+            )
+    return settings
+
+
+def _shown_url(url: str) -> str:
+    """DATABASE_URL as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # a malformed URL (a port that is not a number)
+        return url.split("://", 1)[0] + "://…"
+
+
+@contextlib.asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[WorkspaceStore]:
+    """The workspace store over DATABASE_URL, migrated first (unless DATABASE_MIGRATE=false, when a
+    database without a schema is refused); the engine is closed on the way out."""
+    from bot.credentials import CredentialBox
+    from bot.db import create_engine, current_revision, upgrade
+    from bot.workspaces import WorkspaceStore
+
+    box = CredentialBox(settings.credential_keys)  # a bad key fails before the database is touched
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.database_migrate:
+            await upgrade(engine)
+        elif await current_revision(engine) is None:
+            raise ConfigError(
+                f"database {_shown_url(settings.database_url)} has no schema yet and DATABASE_MIGRATE is "
+                "false: run `python -m bot db upgrade` first"
+            )
+        yield WorkspaceStore(engine, box)
+    finally:
+        await engine.dispose()
+
+
+def _with_database(settings: Settings, work: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run ``work``; a database that cannot be reached or used is one line and exit status 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return asyncio.run(work())
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        # SQLAlchemy's messages start with the driver's exception name in brackets already.
+        what = first if first.startswith("(") else f"{type(exc).__name__}: {first}"
+        print(f"error: database {_shown_url(settings.database_url)}: {_safe(what)[:300]}", file=sys.stderr)
+        return 2
+
+
+def _safe(text: str) -> str:
+    from bot.preview import terminal_safe
+
+    return terminal_safe(text)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.db import create_engine, current_revision, upgrade
+
+    settings = _database_settings()
+
+    async def work() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            revision = await current_revision(engine)
+        finally:
+            await engine.dispose()
+        print(f"database {_shown_url(settings.database_url)}: at revision {revision}")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from bot.db import create_engine, current_revision
+
+    settings = _database_settings()
+
+    async def work() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            revision = await current_revision(engine)
+        finally:
+            await engine.dispose()
+        shown = revision or "none (no schema yet: `python -m bot db upgrade` creates it)"
+        print(f"database {_shown_url(settings.database_url)}: revision {shown}")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _workspace_connect(args: argparse.Namespace) -> int:
+    from pydantic import SecretStr
+
+    from bot.credentials import BikCredentials
+
+    if args.key is not None and args.secret is None:
+        return _usage("--key needs --secret")
+    if args.token is not None and args.secret is not None:
+        return _usage("give --token, or --key with --secret, not both")
+    settings = _database_settings()  # configuration first: no prompt for a secret that goes nowhere
+    given = {
+        name: getattr(args, name) for name in ("token", "key", "secret") if getattr(args, name) is not None
+    }
+    values = {name: _read_value(name) if value == "-" else value for name, value in given.items()}
+    try:
+        credentials = BikCredentials(**{name: SecretStr(value) for name, value in values.items()})
+    except ValueError as exc:
+        return _usage(f"BIK credentials: {exc}")
+    sandbox = args.sandbox or settings.bik_sandbox
+
+    async def work() -> int:
+        import httpx
+
+        from bot import sandbox as bundled
+        from bot.connect import connect
+
+        transport = bundled.transport() if sandbox else None
+        base_url = bundled.SANDBOX_BASE_URL if sandbox else settings.bik_api_base_url
+        async with (
+            _store(settings) as store,
+            httpx.AsyncClient(transport=transport, follow_redirects=False) as http,
+        ):
+            result = await connect(
+                store, http, base_url, args.team, credentials, "cli", settings.bik_timeout_seconds
+            )
+        if not result.saved:
+            print(f"error: {args.team}: not saved: {_safe(result.reason)}", file=sys.stderr)
+            return 1
+        where = " (the bundled sandbox answered, not BIK)" if sandbox else f" at {base_url}"
+        print(f"{args.team}: BIK connected{where}. {_safe(result.reason)}")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _read_value(name: str) -> str:
+    """A credential given as '-': one line of standard input, or a prompt without echo at a terminal."""
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"BIK API {name}: ")
+    else:
+        value = sys.stdin.readline()
+    return value.strip()
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _workspace_list(args: argparse.Namespace) -> int:
+    from bot.credentials import CredentialsUnreadable
+
+    settings = _database_settings()
+
+    async def work() -> int:
+        rows: list[tuple[str, str, str, str]] = []
+        unreadable = 0
+        async with _store(settings) as store:
+            for listed in await store.listed():
+                bik = "not connected"
+                if listed.bik_connected:
+                    try:
+                        await store.bik_credentials(listed.workspace)
+                        bik = f"connected (…{listed.hint})" if listed.hint else "connected"
+                    except CredentialsUnreadable:
+                        bik = "UNREADABLE (no key in BIK_CREDENTIALS_KEYS opens it)"
+                        unreadable += 1
+                name = _safe(listed.name) if listed.installed else "(not installed)"
+                rows.append((listed.workspace, name or "-", bik, listed.policy_version or "none"))
+        if not rows:
+            print("no workspaces: none installed, connected to BIK or given a policy")
+            return 0
+        header = ("WORKSPACE", "NAME", "BIK", "POLICY")
+        widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
+        for row in (header, *rows):
+            print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[3]]))
+        return 1 if unreadable else 0
+
+    return _with_database(settings, work)
+
+
+def _workspace_disconnect(args: argparse.Namespace) -> int:
+    settings = _database_settings()
+
+    async def work() -> int:
+        async with _store(settings) as store:
+            removed = await store.disconnect_bik(args.team, actor="cli")
+        if not removed:
+            print(f"error: {args.team} has no BIK connection; nothing changed", file=sys.stderr)
+            return 1
+        print(f"{args.team}: BIK disconnected (its credentials are deleted)")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _workspace_rekey(args: argparse.Namespace) -> int:
+    from bot.credentials import CredentialsUnreadable
+
+    settings = _database_settings()
+
+    async def work() -> int:
+        try:
+            async with _store(settings) as store:
+                count = await store.rekey()
+        except CredentialsUnreadable as exc:
+            print(f"error: {exc}; nothing changed (is an old key missing from the list?)", file=sys.stderr)
+            return 1
+        print(f"re-encrypted {count} BIK credential(s) with the first key of BIK_CREDENTIALS_KEYS")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _workspace_newkey(args: argparse.Namespace) -> int:
+    from bot.credentials import CredentialBox
+
+    print(CredentialBox.new_key())
+    return 0
+
+
+def _policy_import(args: argparse.Namespace) -> int:
+    settings = _database_settings()
+    name = "standard input" if args.file == "-" else args.file
+    try:
+        document = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        return _usage(f"{_safe(name)}: cannot be read: {exc.strerror}")
+    except UnicodeDecodeError:
+        return _usage(f"{_safe(name)}: is not UTF-8 text")
+
+    async def work() -> int:
+        async with _store(settings) as store:
+            policy = await store.save_policy(
+                args.team, document, actor="cli", summary=f"imported from {name}"
+            )
+        print(f"{args.team}: policy saved (version {policy.version}), imported from {_safe(name)}")
+        return 0
+
+    return _with_database(settings, work)
+
+
+def _policy_export(args: argparse.Namespace) -> int:
+    settings = _database_settings()
+
+    async def work() -> int:
+        async with _store(settings) as store:
+            stored = await store.policy(args.team)
+        if stored is None:
+            print(
+                f"error: {args.team} has no stored policy (so every channel is denied there); store one with "
+                f"`python -m bot policy import --team {args.team} FILE`",
+                file=sys.stderr,
+            )
+            return 1
+        sys.stdout.write(stored.document if stored.document.endswith("\n") else stored.document + "\n")
+        return 0
+
+    return _with_database(settings, work)
 
 
 if __name__ == "__main__":

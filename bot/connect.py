@@ -1,0 +1,152 @@
+"""Connecting a workspace to BIK (SPEC 11): try the credentials with one lookup, save them only if BIK
+accepted them. Plain Python, shared by the Home tab and ``python -m bot workspace connect``.
+
+The trial looks up a partner id that cannot exist (:data:`TRIAL_ID`) at the deployment's own BIK
+address: *not found* means BIK accepted the credentials (so does a customer, should one ever have
+that id); everything else is a refusal, with a one-line reason fit to show a workspace admin —
+BIK's own words when it refused the credentials and gave a reason, or what to do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import httpx
+
+from bot.bik.client import BikClient
+from bot.bik.errors import BikError, NotFound, Rejected, TimedOut, Unauthorized, Unavailable, WrongAddress
+from bot.bik.models import sanitise
+from bot.credentials import BikCredentials
+from bot.logs import get_logger, register_secrets
+from bot.query import Kind, Query
+from bot.workspaces import WorkspaceStore, check_key
+
+log = get_logger("bik.connect")
+
+TRIAL_ID = "bik-slack-connection-check"
+"""The partner id the trial looks up; no store uses it (the doctor's probe is its sibling)."""
+MAX_REASON = 200
+"""The longest reason shown; BIK's own words are cut to fit inside it."""
+_BIK_WORDS = 150
+_REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True, slots=True)
+class TrialResult:
+    """What the trial lookup (and :func:`connect`) made of a set of credentials.
+
+    ``reason`` is one line of plain text (not escaped for mrkdwn: escape it where it is rendered),
+    at most :data:`MAX_REASON` characters, never containing the credentials. ``outcome`` is
+    ``"accepted"``, ``"malformed"`` (a token that is not ASCII: never sent), or the
+    :class:`~bot.bik.errors.BikError` kind (``unauthorized``, ``rejected``, ``unavailable``,
+    ``timeout``, ``wrong_address``, ``unexpected``); ``hint`` is what may be shown
+    of the credentials (the last 4 characters of the token or key, or nothing).
+    """
+
+    accepted: bool
+    reason: str
+    outcome: str
+    hint: str
+    saved: bool = False
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again unchanged in a minute (BIK unavailable or slow), not the credentials' fault."""
+        return self.outcome in ("unavailable", "timeout")
+
+
+async def trial_lookup(
+    http: httpx.AsyncClient,
+    base_url: str,
+    credentials: BikCredentials,
+    timeout: float,  # noqa: ASYNC109 - BikClient's bound on the whole lookup, retries included
+) -> TrialResult:
+    """Look up :data:`TRIAL_ID` at ``base_url`` with ``credentials``, within ``timeout`` seconds
+    (retries of a 5xx or a failed connection included). Never raises a BIK failure: it is the result."""
+    if not credentials.authorization.get_secret_value().isascii():  # httpx could not even send it
+        reason = (
+            "A BIK token is plain ASCII (letters, digits, symbols); this one is not. Check what was pasted."
+        )
+        return TrialResult(False, reason, "malformed", credentials.hint)
+    client = BikClient(http=http, base_url=base_url, authorization=credentials.authorization, timeout=timeout)
+    try:
+        await client.get_customer(Query(Kind.PARTNER, TRIAL_ID))
+    except NotFound:
+        pass
+    except BikError as exc:
+        return TrialResult(False, _refusal(exc, credentials, timeout), exc.kind, credentials.hint)
+    accepted = f"BIK accepted the credentials ({_shown(credentials)})."
+    return TrialResult(True, accepted, "accepted", credentials.hint)
+
+
+async def connect(
+    store: WorkspaceStore,
+    http: httpx.AsyncClient,
+    base_url: str,
+    workspace: str,
+    credentials: BikCredentials,
+    actor: str,
+    timeout: float,  # noqa: ASYNC109 - the trial lookup's bound, as above
+) -> TrialResult:
+    """Try ``credentials`` (:func:`trial_lookup`) and, only when BIK accepted them, store them for
+    ``workspace`` (sealed, with a change row naming ``actor``). ``saved`` says whether they were.
+    A malformed workspace id raises :class:`bot.workspaces.UnknownWorkspace` before BIK is asked."""
+    check_key(workspace)
+    result = await trial_lookup(http, base_url, credentials, timeout)
+    if result.accepted:
+        await store.connect_bik(workspace, credentials, actor=actor)
+        register_secrets(credentials.secrets())  # from now on read by every lookup: never in a log line
+        result = replace(result, saved=True)
+    log.info("bik_connect", workspace=workspace, actor=actor, outcome=result.outcome, saved=result.saved)
+    return result
+
+
+def _shown(credentials: BikCredentials) -> str:
+    what = "token" if credentials.kind == "token" else "API key"
+    return f"{what} ending {credentials.hint}" if credentials.hint else what
+
+
+def _refusal(error: BikError, credentials: BikCredentials, timeout: float) -> str:
+    if isinstance(error, Unauthorized):
+        words = _bik_words(error.detail, credentials)
+        code = f"HTTP {error.status}" if error.status else "refused"
+        if words:
+            return _fit(f"BIK refused these credentials ({code}): “{words}”")
+        return f"BIK refused these credentials ({code}). Check the API key and secret, or the token."
+    if isinstance(error, Rejected):
+        words = _bik_words(error.detail, credentials)
+        said = f": “{words}”" if words else ""
+        return _fit(f"BIK rejected the trial lookup{said}. Check the credentials, then try again.")
+    if isinstance(error, TimedOut):
+        return f"BIK did not answer within {timeout:g} s. Try again in a minute."
+    if isinstance(error, Unavailable):
+        code = f" (HTTP {error.status})" if error.status else " (no connection)"
+        return f"BIK is unavailable right now{code}. Try again in a minute."
+    if isinstance(error, WrongAddress):
+        return "BIK answered 404 at the bot's BIK address: the bot's operator must check BIK_API_BASE_URL."
+    return (
+        "BIK's answer was not what its documentation describes. Try again; if it keeps happening, "
+        "the bot's operator should check BIK_API_BASE_URL."
+    )
+
+
+def _bik_words(detail: str, credentials: BikCredentials) -> str:
+    """BIK's own reason, made safe to show: one line, no control or bidi characters, no credential
+    (a value BIK echoes back is redacted; when a value too short to redact safely appears, BIK's
+    words are dropped), cut to :data:`_BIK_WORDS` characters."""
+    words = " ".join(sanitise(detail).split())
+    for value in sorted(set(credentials.secrets()), key=len, reverse=True):
+        if value in words:
+            if len(value) < 6:
+                return ""
+            words = words.replace(value, _REDACTED)
+        # The client keeps the first 300 characters of BIK's message: an echo may be cut short.
+        for end in range(len(value) - 1, 3, -1):
+            if words.endswith(value[:end]):
+                words = words[:-end] + _REDACTED
+                break
+    return words if len(words) <= _BIK_WORDS else words[: _BIK_WORDS - 1] + "…"
+
+
+def _fit(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
