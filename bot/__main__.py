@@ -444,22 +444,9 @@ def _doctor(args: argparse.Namespace) -> int:
 def _database_settings() -> Settings:
     """The server's settings, checked for what the database commands need. Log lines are JSON at
     WARNING (no library chatter; nothing raw reaches the terminal)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     settings = load_settings()
     configure_logging("WARNING", json_lines=True)
-    settings.require_database()
-    try:
-        url = make_url(settings.database_url)
-    except (ArgumentError, ValueError):
-        raise ConfigError("configuration: DATABASE_URL is not a valid database URL") from None
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        folder = Path(url.database).parent
-        if not folder.is_dir():
-            raise ConfigError(
-                f"configuration: DATABASE_URL: no directory {_safe(str(folder))} for the SQLite file"
-            )
+    settings.require_database()  # the URL parses, a SQLite file's directory exists, keys are set
     return settings
 
 

@@ -208,6 +208,17 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "configuration: missing BIK_CREDENTIALS_KEYS; set it in the environment or .env"
             )
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.database_url)
+        except (ArgumentError, ValueError):  # a port that is not a number, say
+            raise ConfigError("configuration: DATABASE_URL is not a valid database URL") from None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            folder = Path(url.database).parent
+            if not folder.is_dir():
+                raise ConfigError(f"configuration: DATABASE_URL: no directory {folder} for the SQLite file")
 
     def require_bik(self) -> None:
         if self.bik_authorization is None and not self.bik_sandbox:

@@ -41,8 +41,13 @@ class BikCredentials:
         if self.token is not None and (self.key is not None or self.secret is not None):
             raise ValueError("give a token, or a key and a secret, not both")
         for value in values:
-            if not value.strip() or len(value) > MAX_CREDENTIAL_CHARS or not value.isprintable():
-                raise ValueError(f"each value must be 1 to {MAX_CREDENTIAL_CHARS} printable characters")
+            if (
+                not value.strip()
+                or len(value) > MAX_CREDENTIAL_CHARS
+                or not value.isprintable()
+                or not value.isascii()  # an HTTP header carries ASCII: anything else is a paste mistake
+            ):
+                raise ValueError(f"each value must be 1 to {MAX_CREDENTIAL_CHARS} printable ASCII characters")
 
     @property
     def kind(self) -> str:

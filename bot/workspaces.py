@@ -22,6 +22,7 @@ from bot.db import bik_connections, policies, workspace_changes
 
 WORKSPACE_KEY = re.compile(r"^[TE][A-Z0-9]{2,30}$")
 SLACK_TABLES = ("slack_installations", "slack_bots")
+CHANGES_LOCK = 0x42494B43  # "BIKC": one writer of workspace_changes at a time on PostgreSQL
 
 
 class UnknownWorkspace(ValueError):
@@ -70,6 +71,7 @@ class Listed:
     bik_connected: bool
     hint: str
     policy_version: str | None
+    installed: bool = True
 
 
 def _now() -> datetime:
@@ -219,7 +221,8 @@ class WorkspaceStore:
         return int(newest or 0)
 
     async def listed(self) -> list[Listed]:
-        """Every installed workspace with its name, whether BIK is connected and its policy version."""
+        """Every installed workspace with its name, whether BIK is connected and its policy version;
+        then any workspace with a BIK connection or a policy but no installation (``installed=False``)."""
         async with self.engine.connect() as conn:
             bots = (
                 await conn.execute(
@@ -246,6 +249,11 @@ class WorkspaceStore:
                 continue
             name = (b.enterprise_name if b.is_enterprise_install else b.team_name) or ""
             seen[key] = Listed(key, name, key in connected, connected.get(key, ""), versions.get(key))
+        # Connected or given a policy before the app was installed there (the CLI can do both).
+        for key in sorted((connected.keys() | versions.keys()) - seen.keys()):
+            seen[key] = Listed(
+                key, "", key in connected, connected.get(key, ""), versions.get(key), installed=False
+            )
         return list(seen.values())
 
     @staticmethod
@@ -258,6 +266,11 @@ class WorkspaceStore:
         *,
         version: str | None = None,
     ) -> None:
+        if conn.dialect.name == "postgresql":
+            # Ids come from a sequence at insert, but transactions commit in any order: a reader that saw
+            # id 11 would move past id 10 committed just after it. One writer at a time from here to the
+            # commit (this is every transaction's last statement) keeps ids in commit order.
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGES_LOCK})
         await conn.execute(
             sa.insert(workspace_changes).values(
                 workspace=workspace,

@@ -171,7 +171,7 @@ def _raise_for(status: int, body: Any) -> None:
     if status == 400:
         raise Rejected(_bik_message(body) or "no reason given", status=status)
     if status in (401, 403):
-        raise Unauthorized(status=status)
+        raise Unauthorized(_bik_message(body) or "", status=status)
     if status == 404:
         raise WrongAddress(status=status)
     if status == 429 or status >= 500:
