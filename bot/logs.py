@@ -21,19 +21,42 @@ LIBRARIES_WITH_PAYLOADS = ("slack_bolt", "slack_sdk", "aiohttp", "httpx", "httpc
 REDACTED = "[redacted]"
 
 
+_by_prefix: dict[str, list[str]] = {}
+"""The secrets by their first :data:`_PREFIX` characters: with many workspaces (distribution mode
+registers each one's bot token and BIK credentials) a line is scrubbed in time proportional to its
+length, not to the number of secrets (3,000 secrets cost 2.7 ms per line the naive way)."""
+_PREFIX = 6
+_FEW = 32
+
+
 def register_secrets(values: Iterable[str | None]) -> None:
-    """Values that must never appear in a log line (tokens, signing secret)."""
+    """Values that must never appear in a log line (tokens, signing secret, BIK credentials)."""
     for value in values:
-        if value and len(value) >= 6 and value not in _secrets:
+        if value and len(value) >= _PREFIX and value not in _by_prefix.get(value[:_PREFIX], ()):
             _secrets.append(value)
+            _by_prefix.setdefault(value[:_PREFIX], []).append(value)
 
 
-def _scrub(value: Any) -> Any:
-    if isinstance(value, str):
+def _scrub_text(value: str) -> str:
+    if len(_secrets) <= _FEW:
         for secret in _secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
+    found = {
+        secret
+        for i in range(len(value) - _PREFIX + 1)
+        for secret in _by_prefix.get(value[i : i + _PREFIX], ())
+        if value.startswith(secret, i)
+    }
+    for secret in sorted(found, key=len, reverse=True):
+        value = value.replace(secret, REDACTED)
+    return value
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _scrub_text(value)
     if isinstance(value, dict):
         return {k: _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

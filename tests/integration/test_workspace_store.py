@@ -52,6 +52,7 @@ def key_pair() -> BikCredentials:
 def _own_log_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Opened credentials join the log redactor for the life of the process: keep ours to this module."""
     monkeypatch.setattr(bot.logs, "_secrets", list(bot.logs._secrets))
+    monkeypatch.setattr(bot.logs, "_by_prefix", {k: list(v) for k, v in bot.logs._by_prefix.items()})
     yield
 
 

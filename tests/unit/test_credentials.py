@@ -32,6 +32,7 @@ def _own_log_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Opening a credential registers it with the log redactor for the life of the process; the
     values made up here must not redact other tests' log lines."""
     monkeypatch.setattr(bot.logs, "_secrets", list(bot.logs._secrets))
+    monkeypatch.setattr(bot.logs, "_by_prefix", {k: list(v) for k, v in bot.logs._by_prefix.items()})
     yield
 
 
