@@ -60,7 +60,7 @@ from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
 from bot.tenants import Tenants
 from bot.views import read_metadata
-from handlers import actions, commands, events, installs, shortcuts
+from handlers import actions, admin, commands, events, installs, shortcuts
 from handlers import views as modal_views
 from handlers.modals import ModalLookups
 
@@ -391,14 +391,23 @@ def build_bot(
         ),
     )
     modal_views.register(bolt, modal_views.ViewHandlers(modals=modals))
-    events.register(
-        bolt,
-        events.EventHandlers(
-            services=services, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
-        ),
+    home = events.EventHandlers(
+        services=services, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
     )
+    events.register(bolt, home)
     if distribution is not None:
         installs.register(bolt, installs.InstallHandlers(tenants=distribution.tenants))
+        admin.register(
+            bolt,
+            admin.AdminHandlers(
+                tenants=distribution.tenants,
+                home=home,
+                http=http,
+                bik_base_url=base_url,
+                bik_timeout=settings.bik_timeout_seconds,
+                tasks=tasks,
+            ),
+        )
     clicks = actions.ActionHandlers(
         services=services, poster=poster, tasks=tasks, dashboard_url=settings.bik_dashboard_url, modals=modals
     )

@@ -23,6 +23,8 @@ from handlers.payload import obj
 
 log = get_logger("bik.events")
 Ack = Callable[..., Awaitable[Any]]
+HomeExtension = Callable[[dict[str, Any], dict[str, Any], str], Awaitable[dict[str, Any]]]
+"""Adds to the Home view published for a person: ``(view, body, user_id) -> view``."""
 
 MAX_UNFURLS = 3
 """Links unfurled per message, at most (SPEC 9.3)."""
@@ -36,6 +38,8 @@ class EventHandlers:
         self._modals = modals
         self._tasks = tasks
         self._dashboard_url = dashboard_url
+        self.extend_home: HomeExtension | None = None
+        """Distribution mode's admin section (``handlers/admin.py`` sets it), added to every Home view."""
 
     @property
     def _service(self) -> LookupService:
@@ -91,9 +95,9 @@ class EventHandlers:
         event = obj(body, "event")
         if event.get("tab") != "home" or not event.get("user"):
             return
-        self._tasks.spawn(self._publish_home(body, str(event["user"]), client), name="home")
+        self._tasks.spawn(self.publish_home(body, str(event["user"]), client), name="home")
 
-    async def _publish_home(self, body: dict[str, Any], user_id: str, client: AsyncWebClient) -> None:
+    async def publish_home(self, body: dict[str, Any], user_id: str, client: AsyncWebClient) -> None:
         asker = Asker(team_id=str(body.get("team_id") or ""), channel_id="", user_id=user_id)
         home = await self._service.home(asker)
         view = views.home_view(
@@ -103,6 +107,8 @@ class EventHandlers:
             recent=home.recent,
             recent_enabled=home.recent_enabled,
         )
+        if self.extend_home is not None:
+            view = await self.extend_home(view, body, user_id)
         await self._modals.send("views_publish", client.views_publish(user_id=user_id, view=view))
 
 
