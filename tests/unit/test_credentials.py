@@ -138,6 +138,7 @@ def test_invalid_keys_stop_start_up_with_a_config_error_naming_the_variable(keys
         {"token": "tok\nen-1234"},
         {"key": "key\x00-1234", "secret": "s" * 8},
         {"key": "k" * 8, "secret": "sec\u200bret"},
+        {"token": "t\u00f6ken-1234"},
     ],
     ids=[
         "nothing",
@@ -152,6 +153,7 @@ def test_invalid_keys_stop_start_up_with_a_config_error_naming_the_variable(keys
         "newline",
         "nul",
         "zero-width-space",
+        "not-ascii",
     ],
 )
 def test_invalid_credentials_are_refused(values: dict[str, str]) -> None:
