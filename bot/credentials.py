@@ -40,6 +40,8 @@ class BikCredentials:
             raise ValueError("give a token, or both a key and a secret")
         if self.token is not None and (self.key is not None or self.secret is not None):
             raise ValueError("give a token, or a key and a secret, not both")
+        if self.key is not None and ":" in self.key.get_secret_value():
+            raise ValueError("a BIK key cannot contain ':' (BIK reads key:secret)")
         for value in values:
             if (
                 not value.strip()

@@ -118,6 +118,7 @@ class WorkspaceStore:
             await self._changed(conn, workspace, "bik", actor, summary)
 
     async def disconnect_bik(self, workspace: str, *, actor: str) -> bool:
+        check_key(workspace)
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 sa.delete(bik_connections).where(bik_connections.c.workspace == workspace)
