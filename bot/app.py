@@ -71,6 +71,7 @@ READINESS_GRACE = 2.0
 stops routing here before the listening socket closes."""
 DRAIN_SECONDS = 22.0  # platforms allow ~30 s from SIGTERM to SIGKILL: 2 s grace + 5 s requests + 22 s
 USER_AGENT = "bik-slack/0.1"
+DATABASE_DOWN = ":warning: The bot can't reach its database right now. Try again in a minute."
 NOT_INSTALLED = (
     ":warning: This app isn't installed in this workspace any more. An admin can install it again "
     "from the app's page in Slack."
@@ -446,7 +447,11 @@ async def dispatch(
     names (:func:`bot.distribution.installation_ids`), and every listener works in that workspace."""
     if tenants is not None:
         enterprise_id, team_id, org_wide = installation_ids(body)
-        tenant = await tenants.get(enterprise_id, team_id, org_wide)
+        try:
+            tenant = await tenants.get(enterprise_id, team_id, org_wide)
+        except Exception as exc:  # noqa: BLE001 - the database is down: say so, never a bare 500
+            log.error("database_unavailable", error=type(exc).__name__, workspace=team_id or enterprise_id)
+            return _ephemeral(body, DATABASE_DOWN)
         Tenants.enter(tenant)
         bound = bound_workspace(body)
         if bound is not None and (tenant is None or bound != tenant.key):
@@ -459,10 +464,7 @@ async def dispatch(
             # Bolt would answer a command it cannot authorize with an empty 200 (it has a
             # response_url): say why instead, to the one person who asked.
             log.warning("not_installed", team=team_id, enterprise=enterprise_id, org_wide=org_wide)
-            message = {"response_type": "ephemeral", "text": NOT_INSTALLED}
-            return BoltResponse(
-                status=200, body=json.dumps(message), headers={"content-type": "application/json"}
-            )
+            return _ephemeral(body, NOT_INSTALLED)
     return await bolt.async_dispatch(
         AsyncBoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
     )
@@ -585,6 +587,16 @@ def build_asgi(bot: Bot) -> Starlette:
             await bot.shutdown()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _ephemeral(body: dict[str, Any], text: str) -> BoltResponse:
+    """A slash command's answer to its asker alone; any other request is only acknowledged."""
+    if "command" in body and "type" not in body:
+        message = {"response_type": "ephemeral", "text": text}
+        return BoltResponse(
+            status=200, body=json.dumps(message), headers={"content-type": "application/json"}
+        )
+    return BoltResponse(status=200, body="")
 
 
 def bound_workspace(body: dict[str, Any]) -> str | None:
