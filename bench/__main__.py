@@ -7,7 +7,9 @@ Scenarios (``--scenarios``, comma-separated; default all):
 - ``steady``, ``burst``, ``workers``: slash commands, the bot against the quickstart-style baseline
   (:mod:`bench.commands`);
 - ``shortcuts``, ``unfurls``: message shortcuts and link unfurls at a steady rate (:mod:`bench.surfaces`);
-- ``metrics``: the command path before and after the metrics work, interleaved (:mod:`bench.metrics_cost`).
+- ``metrics``: the command path before and after the metrics work, interleaved (:mod:`bench.metrics_cost`);
+- ``distribution``: the command path in distribution mode (two workspaces, PostgreSQL) against
+  single-workspace mode, interleaved (:mod:`bench.distribution`).
 
 Everything runs on 127.0.0.1. This process hosts the stand-ins and the load generator on uvloop; the
 app under test runs in its own process(es). A run of some scenarios keeps the others' last figures
@@ -15,6 +17,9 @@ app under test runs in its own process(es). A run of some scenarios keeps the ot
 
     .venv/bin/python -m bench [--scenarios steady,burst,...] [--only bot|baseline] [--latency 0.25]
                               [--rounds 4] [--before-rev 1029057] [--fresh]
+
+``distribution`` uses ``BENCH_DATABASE_URL`` (``postgresql+asyncpg://…``) when set, else starts and
+stops a throwaway PostgreSQL cluster (:mod:`bench.postgres`).
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from typing import Any
 
 import uvloop
 
-from bench import commands, metrics_cost, surfaces
+from bench import commands, distribution, metrics_cost, surfaces
 from bench.harness import ROOT, AppUnderTest, Machine, Stands
+from bench.postgres import NoPostgres
 
 RESULTS = ROOT / "bench" / "results"
-ALL = [*commands.SCENARIOS, *surfaces.SURFACES, "metrics"]
+ALL = [*commands.SCENARIOS, *surfaces.SURFACES, "metrics", "distribution"]
 
 
 def code_state() -> str:
@@ -76,6 +82,16 @@ async def main_async(args: argparse.Namespace, report: dict[str, Any]) -> None:
                 print(f"running bot      {surface.label}", flush=True)
                 app = AppUnderTest("bot", 1, stands, workdir)
                 report["surfaces"][name] = await surfaces.measure(app, stands, surface, name)
+            elif name == "distribution":
+                print(
+                    f"running distribution vs single workspace: {args.rounds} interleaved rounds of steady + burst",
+                    flush=True,
+                )
+                try:
+                    report["distribution"] = await distribution.run(stands, workdir, args.rounds)
+                except NoPostgres as exc:
+                    print(f"skipped distribution: {exc}", flush=True)
+                    continue
             else:
                 print(f"running metrics cost: {args.rounds} interleaved rounds of burst + steady", flush=True)
                 report["metrics_cost"] = await metrics_cost.run(stands, workdir, args.rounds, args.before_rev)
@@ -103,6 +119,7 @@ def load_previous(latency: float, *, fresh: bool) -> dict[str, Any]:
         "commands": {},
         "surfaces": {},
         "metrics_cost": None,
+        "distribution": None,
         "runs": {},
     }
     if fresh:
@@ -129,6 +146,9 @@ def markdown(report: dict[str, Any]) -> str:
     if report["metrics_cost"]:
         lines += ["## Metrics cost (command path)", "", *metrics_cost.table(report["metrics_cost"])]
         checks += metrics_cost.targets(report["metrics_cost"])
+    if report.get("distribution"):
+        lines += ["## Distribution mode (command path)", "", *distribution.table(report["distribution"])]
+        checks += distribution.targets(report["distribution"])
     lines += ["## Targets", "", *[f"- {'PASS' if ok else 'MISS'} {text}" for text, ok in checks], ""]
     lines += [
         "## When, on what code, under what load",
@@ -160,7 +180,9 @@ def main() -> None:
     parser.add_argument(
         "--scenarios", default=",".join(ALL), help=f"comma-separated, any of {','.join(ALL)} (default: all)"
     )
-    parser.add_argument("--rounds", type=int, default=4, help="metrics: interleaved rounds per arm (4)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="metrics, distribution: interleaved rounds per arm (4)"
+    )
     parser.add_argument(
         "--before-rev", default=metrics_cost.BEFORE_REV, help="metrics: the commit before the metrics work"
     )

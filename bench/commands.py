@@ -63,7 +63,10 @@ def signed(form: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     return body, sign(body, "application/x-www-form-urlencoded")
 
 
-async def run_load(app_url: str, stands: Stands, scenario: Scenario, tag: str) -> Outcome:
+async def run_load(
+    app_url: str, stands: Stands, scenario: Scenario, tag: str, teams: tuple[str, ...] = ("T1",)
+) -> Outcome:
+    """``teams``: command ``i`` comes from workspace ``teams[i % len(teams)]`` (distribution mode)."""
     outcome = Outcome()
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -73,7 +76,7 @@ async def run_load(app_url: str, stands: Stands, scenario: Scenario, tag: str) -
             hook = f"{tag}-{i}"
             body, headers = signed(
                 {
-                    "team_id": "T1",
+                    "team_id": teams[i % len(teams)],
                     "channel_id": CHANNEL,
                     "channel_name": "bench",
                     "user_id": f"U{i % USERS:05d}",

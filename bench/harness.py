@@ -64,6 +64,7 @@ class Recorder:
     updates: dict[str, list[ViewCall]] = field(default_factory=dict)  # trigger_id -> views.update calls
     unknown_updates: int = 0
     unfurls: dict[str, list[ViewCall]] = field(default_factory=dict)  # message ts -> chat.unfurl calls
+    tokens: Counter[str] = field(default_factory=Counter)  # calls by bot token (Authorization: Bearer)
 
 
 class Stands:
@@ -71,6 +72,10 @@ class Stands:
         self.latency = latency
         self.replies: dict[str, list[float]] = {}
         self.bik_calls = 0
+        self.bik_by_token: Counter[str] = Counter()
+        """BIK calls by credential (the value after ``Basic ``)."""
+        self.bik_accept: set[str] | None = None
+        """When set, BIK answers 401 (as BIK does) to any other credential; None: any is accepted."""
         self.slack = Recorder()
         self.runner: web.AppRunner | None = None
         self.port = 0
@@ -100,7 +105,11 @@ class Stands:
     async def _bik(self, request: web.Request) -> web.Response:
         await request.read()
         self.bik_calls += 1
+        given = request.headers.get("Authorization", "").removeprefix("Basic ")
+        self.bik_by_token[given] += 1
         await asyncio.sleep(self.latency)
+        if self.bik_accept is not None and given not in self.bik_accept:
+            return web.json_response({"status": 401, "errors": [{"message": "Unauthorized"}]}, status=401)
         return web.Response(text=self._bik_body, content_type="application/json")
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -108,6 +117,7 @@ class Stands:
         body = await request.read()
         method = request.match_info["method"]
         self.slack.calls[method] += 1
+        self.slack.tokens[request.headers.get("Authorization", "").removeprefix("Bearer ")] += 1
         params: dict[str, Any] = dict(request.query)
         if body:
             if request.content_type == "application/json":
@@ -174,7 +184,9 @@ def procfile_web_command(root: Path = ROOT) -> list[str]:
 class AppUnderTest:
     """``kind`` "bot": the Procfile's ``web:`` command run in ``root`` (this checkout, or another
     tree of the repository: the bench's own process never imports the app); "baseline": the
-    quickstart-style app under gunicorn. ``argv`` overrides the command (same environment)."""
+    quickstart-style app under gunicorn. ``argv`` overrides the command (same environment); ``env``
+    adds to or overrides the environment, ``unset`` removes variables from it (distribution mode runs
+    without ``SLACK_BOT_TOKEN``)."""
 
     def __init__(
         self,
@@ -188,6 +200,7 @@ class AppUnderTest:
         env: dict[str, str] | None = None,
         label: str | None = None,
         policy_text: str = POLICY,
+        unset: tuple[str, ...] = (),
     ) -> None:
         self.kind = kind
         self.label = label or kind
@@ -212,6 +225,8 @@ class AppUnderTest:
             "LOG_LEVEL": "WARNING",
             **(env or {}),
         }
+        for name in unset:
+            self.env.pop(name, None)
         if argv is not None:
             self.argv = argv
         elif kind == "bot":
