@@ -3,12 +3,13 @@ Slack at every step — the Home tab's render, every click, every submission —
 earlier step and never read from the payload alone.
 
 :func:`verdict` is the decision, pure: ``users.info`` (asked with the workspace's *own* bot token)
-must say ``is_admin`` or ``is_owner`` — for an org-wide install also ``enterprise_user.is_admin`` /
-``is_owner`` — and the person must belong to the installation: ``user.team_id`` is the installing
-workspace (an org-wide install: ``enterprise_user.enterprise_id`` is its org). The payload's own
-``user.team_id`` (and ``enterprise``) must name the installation too: a person of another
-organisation, met in a Slack Connect channel, is never an admin here, whatever their own org made
-them. Guests, bots and deactivated accounts never are.
+must say ``is_admin`` or ``is_owner`` — for an org-wide install ``enterprise_user.is_admin`` /
+``is_owner`` / ``is_primary_owner`` instead: an admin of one workspace inside the org is not an
+admin of an install that serves every workspace of it. The person must belong to the installation:
+``user.team_id`` is the installing workspace (an org-wide install: ``enterprise_user.enterprise_id``
+is its org). The payload's own ``user.team_id`` (and ``enterprise``) must name the installation too:
+a person of another organisation, met in a Slack Connect channel, is never an admin here, whatever
+their own org made them. Guests, bots and deactivated accounts never are.
 
 :class:`AdminCheck` asks Slack, bounded by :data:`CHECK_SECONDS` (the check runs inside Slack's
 3-second acknowledgement of a submission), and caches nothing: a demoted admin loses the Home tab's
@@ -31,6 +32,10 @@ CHECK_SECONDS = 1.5
 """``users.info`` is given this long; past it the person is not treated as an admin."""
 
 NOT_ADMIN = "Only this workspace's admins and owners can change the BIK connection and the access policy."
+NOT_ORG_ADMIN = (
+    "This app is installed for the whole organisation: only the organisation's admins and owners can "
+    "change its BIK connection and access policy (an admin of one workspace can't)."
+)
 SLACK_SILENT = "Slack didn't answer when asked whether you are an admin; try again."
 
 
@@ -101,8 +106,10 @@ def verdict(
             or enterprise_user.get("enterprise_id") != installation.enterprise_id
         ):
             return Verdict(False, "other_workspace", _OTHER_ORG)
-        owner = _truthy(user.get("is_owner")) or _truthy(enterprise_user.get("is_owner"))
-        admin = _truthy(user.get("is_admin")) or _truthy(enterprise_user.get("is_admin"))
+        # The org's own admins and owners only: ``user.is_admin`` / ``is_owner`` describe the person in
+        # one workspace of the org, whose admin does not administer an install serving every workspace.
+        owner = _truthy(enterprise_user.get("is_owner")) or _truthy(enterprise_user.get("is_primary_owner"))
+        admin = _truthy(enterprise_user.get("is_admin"))
     else:
         if not installation.team_id or user.get("team_id") != installation.team_id:
             return Verdict(False, "other_workspace", _OTHER_ORG)
@@ -112,7 +119,7 @@ def verdict(
         return Verdict(True, "owner")
     if admin:
         return Verdict(True, "admin")
-    return Verdict(False, "not_admin", NOT_ADMIN)
+    return Verdict(False, "not_admin", NOT_ORG_ADMIN if installation.org_wide else NOT_ADMIN)
 
 
 _OTHER_ORG = (

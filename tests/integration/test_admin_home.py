@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bot import admin_views as av
+from bot.admins import NOT_ORG_ADMIN, Installation, verdict
 from bot.credentials import BikCredentials, CredentialBox
 from bot.db import create_engine
 from bot.workspaces import WorkspaceStore
@@ -489,3 +490,27 @@ def test_slack_not_answering_users_info_refuses_and_keeps_the_form(alpha, slack)
     again["trigger_id"] += "-2"  # the admin presses Save again: another request (not a replay)
     assert client.interaction(again).text == ""
     assert stored_policy(url, "T0A") == CALLOWED_ONLY
+
+
+def test_an_org_wide_install_is_administered_by_the_org_s_admins_and_owners_only():
+    """``verdict`` (pure): for an org-wide install only ``enterprise_user`` counts — the org's admin,
+    owner or primary owner; an admin or owner of one workspace of the org is refused, with a message
+    that says who can."""
+    org = Installation(key="E0ORG", team_id=None, enterprise_id="E0ORG", org_wide=True)
+
+    def person(**org_roles: Any) -> dict[str, Any]:
+        return {
+            "id": "W1",
+            "team_id": "T0X",
+            "is_admin": True,
+            "is_owner": True,
+            "is_primary_owner": True,
+            "enterprise_user": {"id": "W1", "enterprise_id": "E0ORG", **org_roles},
+        }
+
+    refused = verdict(org, person(is_admin=False, is_owner=False), user_team_id="T0X", enterprise_id="E0ORG")
+    assert (refused.admin, refused.reason, refused.message) == (False, "not_admin", NOT_ORG_ADMIN)
+    assert verdict(org, person(is_admin=True), user_team_id="T0X").reason == "admin"
+    assert verdict(org, person(is_owner=True), user_team_id="T0X").reason == "owner"
+    assert verdict(org, person(is_primary_owner=True), user_team_id="T0X").reason == "owner"
+    assert verdict(org, person(is_admin="true"), user_team_id="T0X").reason == "not_admin"  # only True counts

@@ -245,47 +245,57 @@ def test_a_member_of_b_cannot_make_a_unfurl_a_customers_in_a_shared_channel(
 # == FINDING 3: a workspace admin administers an org-wide install ==========================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 3: bot/admins.py verdict() accepts user.is_admin (a workspace admin) for an org-wide "
-    "install, whose policy and BIK credentials serve every workspace of the org",
-)
 def test_a_workspace_admin_cannot_replace_an_org_wide_policy(start_distribution_bot, slack, bik, monkeypatch):
+    """FINDING 3 (fixed): an org-wide install is administered by the org's admins and owners
+    (``enterprise_user``), not by the admin or owner of one workspace inside the org."""
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
     org = install_workspace(
         slack, server.url, None, "", enterprise_id="E0ORG", enterprise_name="Org", org_wide=True
     )
     assert org.response.status_code == 200
-    # W0WSADM administers one small workspace of the org; the org's own admins are others.
+
+    # Each administers (or owns) T0SMALL, one small workspace of the org; only W0ORGADM is the org's admin.
+    def org_user(user: str, *, workspace_role: str, org_role: str | None) -> dict[str, Any]:
+        org_roles = {"is_admin": False, "is_owner": False, "is_primary_owner": False}
+        if org_role:
+            org_roles[org_role] = True
+        return {
+            "team_id": "T0SMALL",
+            "is_admin": True,
+            "is_owner": workspace_role == "owner",
+            "is_primary_owner": workspace_role == "owner",
+            "enterprise_user": {"id": user, "enterprise_id": "E0ORG", **org_roles},
+        }
+
     users_info_with(
         slack,
         monkeypatch,
         {
-            "W0WSADM": {
-                "team_id": "T0SMALL",
-                "is_admin": True,
-                "is_owner": False,
-                "enterprise_user": {
-                    "id": "W0WSADM",
-                    "enterprise_id": "E0ORG",
-                    "is_admin": False,
-                    "is_owner": False,
-                },
-            }
+            "W0WSADM": org_user("W0WSADM", workspace_role="admin", org_role=None),
+            "W0WSOWN": org_user("W0WSOWN", workspace_role="owner", org_role=None),
+            "W0ORGADM": org_user("W0ORGADM", workspace_role="admin", org_role="is_admin"),
         },
     )
     client = SlackClient(server.url)
-    client.interaction(org_wide(home_click("T0SMALL", "W0WSADM", av.ACTION_EDIT_TOML), "E0ORG", "T0SMALL"))
-    form = opened(slack, 1)
-    if form.get("callback_id") == av.CALLBACK_TOML_SAVE:
-        values = typed(
-            admin_toml='[defaults]\nallow = true\nexternal_unmasked = true\nreply = "in_channel"\n'
-        )
-        client.interaction(org_wide(submission(form, "T0SMALL", "W0WSADM", values), "E0ORG", "T0SMALL"))
-    time.sleep(0.2)
-    assert form["title"]["text"] == "Not allowed"
-    assert rows(url, "SELECT workspace FROM policies") == []
+    rules = '[defaults]\nallow = true\nexternal_unmasked = true\nreply = "in_channel"\n'
+    forms = []
+    for n, user in enumerate(("W0WSADM", "W0WSOWN", "W0ORGADM"), start=1):
+        client.interaction(org_wide(home_click("T0SMALL", user, av.ACTION_EDIT_TOML), "E0ORG", "T0SMALL"))
+        form = opened(slack, n)
+        forms.append(form)
+        if form.get("callback_id") == av.CALLBACK_TOML_SAVE:
+            values = typed(admin_toml=rules)
+            client.interaction(org_wide(submission(form, "T0SMALL", user, values), "E0ORG", "T0SMALL"))
+        if user != "W0ORGADM":
+            time.sleep(0.2)
+            # A workspace admin, and a workspace's (primary) owner, are refused: nothing saved.
+            assert form["title"]["text"] == "Not allowed", user
+            assert "organisation" in json.dumps(form), "the refusal says who can"
+            assert rows(url, "SELECT workspace FROM policies") == [], user
+    # The org's own admin may (the same flow, so the refusals above are the check's, not the path's).
+    assert forms[-1].get("callback_id") == av.CALLBACK_TOML_SAVE
+    assert rows(url, "SELECT workspace, updated_by FROM policies") == [("E0ORG", "W0ORGADM")]
 
 
 # == FINDING 4: a tenant's admin can blank out strings in every tenant's logs ==============================
