@@ -94,8 +94,11 @@ async def connect(
     check_key(workspace)
     result = await trial_lookup(http, base_url, credentials, timeout)
     if result.accepted:
+        # Registered with the process-wide log scrubber only now that BIK has accepted them (before the
+        # save: from now on every lookup reads them). A refused value never is: anyone who may connect
+        # could otherwise blank any string (another workspace's id) out of every tenant's log lines.
+        register_secrets(credentials.secrets())
         await store.connect_bik(workspace, credentials, actor=actor)
-        register_secrets(credentials.secrets())  # from now on read by every lookup: never in a log line
         result = replace(result, saved=True)
     log.info("bik_connect", workspace=workspace, actor=actor, outcome=result.outcome, saved=result.saved)
     return result

@@ -10,9 +10,11 @@ whose ``w`` is not the request's workspace (a forged or cross-workspace ``view_s
 refused. The policy forms also carry the version they were filled from (``v``): if the stored policy
 changed meanwhile, the save is refused rather than overwriting someone else's change.
 
-What is typed into *Connect BIK* is never logged (registered with the log scrubber before BIK is
-asked), never put back into a view or its metadata, and never echoed in an error: a refusal shows
-BIK's reason as :mod:`bot.connect` made it, which never contains the credentials.
+What is typed into *Connect BIK* is never logged (no log line carries it; once BIK has accepted
+it, :mod:`bot.connect` registers it with the process-wide log scrubber — a refused value is not, as
+it would then be blanked out of every tenant's log lines), never put back into a view or its
+metadata, and never echoed in an error: a refusal shows BIK's reason as :mod:`bot.connect` made it,
+which never contains the credentials.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from bot.access import Policy, PolicyError
 from bot.admins import NOT_ADMIN, AdminCheck, Installation, Verdict
 from bot.connect import TrialResult, connect
 from bot.credentials import MAX_CREDENTIAL_CHARS, BikCredentials
-from bot.logs import current_ref, get_logger, register_secrets
+from bot.logs import current_ref, get_logger
 from bot.metrics import METRICS
 from bot.tasks import TaskTracker
 from bot.tenants import Tenant, Tenants
@@ -266,7 +268,9 @@ class AdminHandlers:
         if credentials is None:
             await ack(response_action="errors", errors=errors)
             return
-        register_secrets(credentials.secrets())  # before anything could log them, even by accident
+        # Not registered with the log scrubber here: that list is process-wide, and a value BIK refuses
+        # (another workspace's id, a word of every log line) would be blanked from every tenant's lines.
+        # Nothing logs what was typed; bot.connect registers the values once BIK has accepted them.
         block = av.BLOCK_TOKEN if credentials.kind == "token" else av.BLOCK_KEY
         trial = self._tasks.spawn(
             connect(

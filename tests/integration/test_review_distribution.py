@@ -301,12 +301,9 @@ def test_a_workspace_admin_cannot_replace_an_org_wide_policy(start_distribution_
 # == FINDING 4: a tenant's admin can blank out strings in every tenant's logs ==============================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 4: handlers/admin.py connect_submitted registers whatever is typed as a process-wide "
-    "log secret before BIK is asked; B's admin can redact A's ids (or event names) from all audit lines",
-)
 def test_an_admin_of_b_cannot_redact_a_from_the_audit_log(start_distribution_bot, slack, bik, logs):
+    """FINDING 4 (fixed): what is typed into Connect BIK joins the process-wide log scrubber only once
+    BIK has accepted it; a refused "credential" equal to another tenant's id redacts nothing."""
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
     install_workspace(slack, server.url, "T0ALPHA01", "Alpha")
@@ -320,7 +317,8 @@ def test_an_admin_of_b_cannot_redact_a_from_the_audit_log(start_distribution_bot
     form = opened(slack, 1)
     # B's admin "connects" with A's workspace id as the token: BIK refuses it, nothing is saved ...
     refused = client_b.interaction(submission(form, "T0B", "U0ADMB", typed(admin_token="T0ALPHA01"))).json()
-    assert refused["response_action"] == "errors"
+    assert refused["response_action"] == "errors" and len(bik.requests) == 1  # BIK refused it
+    assert rows(url, "SELECT workspace FROM bik_connections") == [("T0ALPHA01",)]
     # ... and A's next lookup is audited.
     SlackClient(server.url, team="T0ALPHA01").command("abcd-122345", response_url=slack.new_hook())
     audit = wait_for(lambda: [e for e in logs.events("lookup") if e.get("outcome") == "found"])
