@@ -453,6 +453,11 @@ async def dispatch(
             log.error("database_unavailable", error=type(exc).__name__, workspace=team_id or enterprise_id)
             return _ephemeral(body, DATABASE_DOWN)
         Tenants.enter(tenant)
+        if tenant is not None and _foreign_card(body, tenant.bot_id):
+            # In a channel shared by two workspaces that both installed the app, Slack sends a click on
+            # A's card with the clicker's workspace B: B's installation must not re-run or rewrite it.
+            log.warning("foreign_card_click", workspace=tenant.key, action=ack_kind(body))
+            return BoltResponse(status=200, body="")
         bound = bound_workspace(body)
         if bound is not None and (tenant is None or bound != tenant.key):
             # A view this bot opened for one workspace, sent back for another: never served.
@@ -597,6 +602,17 @@ def _ephemeral(body: dict[str, Any], text: str) -> BoltResponse:
             status=200, body=json.dumps(message), headers={"content-type": "application/json"}
         )
     return BoltResponse(status=200, body="")
+
+
+def _foreign_card(body: dict[str, Any], bot_id: str | None) -> bool:
+    """A click on a message another installation's bot posted (``message.bot_id`` is not ours)."""
+    if body.get("type") != "block_actions" or not bot_id:
+        return False
+    container, message = body.get("container"), body.get("message")
+    if not isinstance(container, dict) or container.get("type") != "message" or not isinstance(message, dict):
+        return False
+    posted_by = message.get("bot_id")
+    return isinstance(posted_by, str) and bool(posted_by) and posted_by != bot_id
 
 
 def bound_workspace(body: dict[str, Any]) -> str | None:

@@ -13,6 +13,7 @@ and messages back into acks and posts. A command goes through two steps:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,10 @@ class Directory(Protocol):
 
     async def user_is_guest(self, user_id: str) -> bool: ...
 
+    async def user_home(self, user_id: str) -> tuple[str | None, str | None]:
+        """The person's own workspace and Enterprise Grid org (``users.info``)."""
+        ...
+
     async def usergroup_members(self, group_id: str) -> frozenset[str]: ...
 
 
@@ -78,6 +83,9 @@ class OpenDirectory:
 
     async def user_is_guest(self, user_id: str) -> bool:
         return False
+
+    async def user_home(self, user_id: str) -> tuple[str | None, str | None]:
+        return None, None
 
     async def usergroup_members(self, group_id: str) -> frozenset[str]:
         return frozenset()
@@ -109,9 +117,15 @@ class Installation:
     team_id: str | None = None
     enterprise_id: str | None = None
 
+    @property
+    def org_wide(self) -> bool:
+        """An org-wide (Enterprise Grid) install: the org is "us", not one workspace."""
+        return self.team_id is None and self.enterprise_id is not None
+
     def is_external(self, asker: Asker) -> bool:
         """True for a person of another organisation (Slack Connect): their workspace is neither ours
-        nor one of our Grid org's."""
+        nor one of our Grid org's. For an org-wide install the payload cannot tell (its ``enterprise``
+        is the one that chose the installation): :meth:`LookupService.is_external` asks Slack."""
         theirs = asker.user_team_id
         if not theirs:
             return False
@@ -325,6 +339,28 @@ class LookupService:
     async def _is_shared(self, channel_id: str, *, needed: bool) -> bool:
         return await self.directory.channel_is_shared(channel_id) if needed else False
 
+    async def is_external(self, asker: Asker) -> bool:
+        """Is this person of another organisation (Slack Connect)? The payload's ``user.team_id``
+        decides for a workspace install; Slack is asked (``users.info``, cached) where the payload
+        cannot tell: an org-wide install (its ``enterprise`` is the field that chose it), or an event
+        that names no workspace for the person (``link_shared``). Slack not answering: external."""
+        installation = self.installation
+        if not installation.org_wide and asker.user_team_id:
+            return installation.is_external(asker)
+        try:
+            team_id, enterprise_id = await self.directory.user_home(asker.user_id)
+        except DirectoryUnavailable:
+            return True
+        if installation.org_wide:
+            return enterprise_id != installation.enterprise_id
+        if team_id is None:
+            return False  # Slack named no workspace (a stand-in directory): nothing says "outside"
+        return installation.is_external(
+            dataclasses.replace(
+                asker, user_team_id=team_id, enterprise_id=enterprise_id or asker.enterprise_id
+            )
+        )
+
     async def check_access(
         self,
         asker: Asker,
@@ -347,7 +383,7 @@ class LookupService:
             return Decision(
                 False, "incomplete_request", rule, "This request came without a channel or a user."
             )
-        if command and self.installation.is_external(asker):
+        if command and await self.is_external(asker):
             # Slack lets only the installing organisation run commands; one that claims otherwise
             # is refused rather than trusted.
             return Decision(False, "external_user", rule, _EXTERNAL)
@@ -540,7 +576,7 @@ class LookupService:
         if self._bik is None:
             self._audit(asker, surface=surface, query=query, outcome="not_connected")
             return Permit.refuse(self.policy.defaults, NOT_CONNECTED, reason="not_connected")
-        external = self.installation.is_external(asker)
+        external = await self.is_external(asker)
         if external and not private and surface == "share":
             self._audit(asker, surface=surface, query=query, outcome="denied", reason="external_user")
             return Permit.refuse(self.policy.defaults, _EXTERNAL)
@@ -590,6 +626,13 @@ class LookupService:
         if not asker.channel_id or asker.channel_id == "COMPOSER" or not rule.unfurl:
             reason = "unfurl_off" if asker.channel_id and asker.channel_id != "COMPOSER" else "composer"
             self._audit(asker, surface="unfurl", outcome="denied", reason=reason, queries=len(queries))
+            return None
+        if await self.is_external(asker):
+            # A person of another organisation posting links in a shared channel may not make this
+            # installation look its customers up, as they may not run the command (SPEC 9.3).
+            self._audit(
+                asker, surface="unfurl", outcome="denied", reason="external_user", queries=len(queries)
+            )
             return None
         started = await self.admit(asker, queries, surface="unfurl", private=False, share_button=False)
         return started if isinstance(started, Accepted) else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -30,6 +31,15 @@ MAX_RETRY_AFTER = 300.0
 UNKNOWN_RETRY_AFTER = 30.0  # a 429 without a usable Retry-After: a cautious pause
 
 
+@dataclass(frozen=True, slots=True)
+class UserFacts:
+    """What ``users.info`` says that the policy needs: a guest? of which workspace and org?"""
+
+    guest: bool
+    team_id: str | None
+    enterprise_id: str | None
+
+
 class SlackDirectory:
     def __init__(
         self,
@@ -43,7 +53,7 @@ class SlackDirectory:
         self._client = client
         self._timeout = timeout
         self._channels: TtlCache[bool] = TtlCache(channel_ttl)
-        self._users: TtlCache[bool] = TtlCache(user_ttl)
+        self._users: TtlCache[UserFacts] = TtlCache(user_ttl)
         self._groups: TtlCache[frozenset[str]] = TtlCache(group_ttl)
         self._rate_limited_until: dict[str, float] = {}
 
@@ -85,16 +95,31 @@ class SlackDirectory:
             log.warning("channel_info_unavailable", channel=channel_id, error=str(exc), treated_as="shared")
             return True
 
-    async def user_is_guest(self, user_id: str) -> bool:
-        async def load() -> bool:
+    async def _user(self, user_id: str) -> UserFacts:
+        async def load() -> UserFacts:
             user = (await self._call("users.info", user=user_id)).get("user") or {}
-            return bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+            grid = user.get("enterprise_user")
+            enterprise: dict[str, Any] = grid if isinstance(grid, dict) else {}
+            return UserFacts(
+                guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+                team_id=user.get("team_id") if isinstance(user.get("team_id"), str) else None,
+                enterprise_id=enterprise.get("enterprise_id")
+                if isinstance(enterprise.get("enterprise_id"), str)
+                else None,
+            )
 
         try:
             return await self._users.get(user_id, load)
         except DirectoryUnavailable as exc:
             log.warning("user_info_unavailable", user=user_id, error=str(exc))
             raise
+
+    async def user_is_guest(self, user_id: str) -> bool:
+        return (await self._user(user_id)).guest
+
+    async def user_home(self, user_id: str) -> tuple[str | None, str | None]:
+        facts = await self._user(user_id)
+        return facts.team_id, facts.enterprise_id
 
     async def usergroup_members(self, group_id: str) -> frozenset[str]:
         async def load() -> frozenset[str]:

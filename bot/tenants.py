@@ -115,6 +115,7 @@ class Tenants:
         self._cache: dict[str, Tenant | None] = {}
         self._loaded: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._generations: dict[str, int] = {}
         self._last_change = 0
 
     # -- the request's tenant -------------------------------------------------------------------
@@ -155,9 +156,13 @@ class Tenants:
                 tenant = self._cache[key]
                 if tenant is None or not self._expiring(tenant):
                     return tenant
+            generation = self._generations.get(key, 0)
             tenant = await self._load(key, bool(is_enterprise_install))
-            self._cache[key] = tenant
-            self._loaded[key] = time.monotonic()
+            if self._generations.get(key, 0) == generation:
+                self._cache[key] = tenant
+                self._loaded[key] = time.monotonic()
+            # else: the workspace changed while it loaded (the feed dropped it meanwhile): what was
+            # read may be the old state, so it serves this one request and is not kept.
             return tenant
 
     def _expiring(self, tenant: Tenant) -> bool:
@@ -274,8 +279,10 @@ class Tenants:
         return rotated
 
     def drop(self, key: str) -> None:
+        """Forget ``key``; a load of it already under way will not be cached either."""
         self._cache.pop(key, None)
         self._loaded.pop(key, None)
+        self._generations[key] = self._generations.get(key, 0) + 1
 
     # -- keeping every process current ----------------------------------------------------------
 

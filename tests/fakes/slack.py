@@ -73,6 +73,9 @@ class FakeSlack:
             self.admins: set[str] = set()
             self.owners: set[str] = set()
             self.user_teams: dict[str, str] = {}
+            self.user_enterprises: dict[str, str] = {}
+            """A person's Grid org, when not the org of the token asking (Slack Connect)."""
+            self.org_admins: set[str] = set()
             self.client_secret: str | None = None
 
     # -- state helpers used by tests ---------------------------------------------------------------
@@ -245,8 +248,10 @@ class FakeSlack:
         if method == "users.info":
             user = str(params.get("user"))
             guest = user in self.guests
-            home_team = self.identities.get(token, {}).get("team_id") or "T1"
-            return {
+            identity = self.identities.get(token, {})
+            home_team = identity.get("team_id") or "T1"
+            grid = self.user_enterprises.get(user, identity.get("enterprise_id"))
+            found: dict[str, Any] = {
                 "ok": True,
                 "user": {
                     "id": user,
@@ -257,6 +262,14 @@ class FakeSlack:
                     "is_owner": user in self.owners,
                 },
             }
+            if grid:  # Enterprise Grid: the person's org, and their rights in it
+                found["user"]["enterprise_user"] = {
+                    "id": user,
+                    "enterprise_id": grid,
+                    "is_admin": user in self.org_admins,
+                    "is_owner": False,
+                }
+            return found
         if method == "usergroups.users.list":
             group = str(params.get("usergroup"))
             if group not in self.groups:
