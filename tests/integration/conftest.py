@@ -21,6 +21,7 @@ from tests.fakes.bik import FakeBik
 from tests.fakes.botserver import BIK_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotServer, SlackClient
 from tests.fakes.process import free_port
 from tests.fakes.slack import FakeSlack
+from tests.fakes.workspace_db import CREDENTIALS_KEY
 
 DEFAULT_POLICY = """
 [defaults]
@@ -155,7 +156,6 @@ def start_bot(
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret-0123456789"
-CREDENTIALS_KEY = "0Yx0Zq4m3Jg2r0Jm8Zc1n3oH5d6Qz9WfV1b2L3k4M5A="
 
 
 @pytest.fixture

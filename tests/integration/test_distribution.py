@@ -4,66 +4,23 @@ its own policy; uninstall and revocation; nothing of one workspace reaching anot
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bot.credentials import BikCredentials, CredentialBox
-from bot.db import create_engine
-from bot.workspaces import WorkspaceStore
 from tests import payloads
 from tests.fakes import bik as bik_fake
 from tests.fakes.botserver import SlackClient, wait_for
 from tests.fakes.install import install_workspace
-from tests.integration.conftest import CREDENTIALS_KEY
+from tests.fakes.workspace_db import CREDENTIALS_KEY, execute, rows, seed
 
 ALLOW_ALL = "[defaults]\nallow = true\n"
 ALLOW_CALLOWED = "[defaults]\nallow = false\n\n[channels.CALLOWED]\nallow = true\n"
 BIK_A = "bik-token-of-workspace-a-0001"
 BIK_B = "bik-token-of-workspace-b-0002"
-
-
-def seed(url: str, key: str, *, token: str | None = None, policy: str | None = None) -> None:
-    """What an admin does in the Home tab (or an operator with the CLI), through the same store."""
-
-    async def run() -> None:
-        engine = create_engine(url)
-        store = WorkspaceStore(engine, CredentialBox([CREDENTIALS_KEY]))
-        if token is not None:
-            await store.connect_bik(key, BikCredentials(token=SecretStr(token)), actor="UADMIN")
-        if policy is not None:
-            await store.save_policy(key, policy, actor="UADMIN", summary="test policy")
-        await engine.dispose()
-
-    asyncio.run(run())
-
-
-def rows(url: str, sql: str) -> list[Any]:
-    """Rows of a query the test writes itself (table names from a fixed tuple)."""
-
-    async def run() -> list[Any]:
-        engine = create_engine(url)
-        async with engine.connect() as conn:
-            found = list((await conn.execute(sa.text(sql))).all())
-        await engine.dispose()
-        return found
-
-    return asyncio.run(run())
-
-
-def execute(url: str, sql: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(sa.text(sql))
-        await engine.dispose()
-
-    asyncio.run(run())
 
 
 def text_of(message: dict[str, Any]) -> str:
