@@ -328,30 +328,42 @@ def test_an_admin_of_b_cannot_redact_a_from_the_audit_log(start_distribution_bot
 # == FINDING 5: anyone can grow the OAuth state table, one row per GET ======================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 5: every anonymous GET /slack/install inserts a slack_oauth_states row; expired rows "
-    "are never deleted (AsyncSQLAlchemyOAuthStateStore only deletes the row it consumes)",
-)
 def test_anonymous_install_page_requests_do_not_grow_the_database(start_distribution_bot):
+    """FINDING 5 (fixed): every issue purges the expired states, and at most ``max_live`` states are
+    live: past it the install page answers 503 (try again in a minute) and writes nothing."""
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
+    states = server.bot.distribution.flow.settings.state_store
+    states.max_live = 10  # MAX_STATES (10,000) in production
     with httpx.Client(base_url=server.url, timeout=10) as browser:
-        for _ in range(30):
-            assert browser.get("/slack/install").status_code == 200
+        answers = [browser.get("/slack/install") for _ in range(30)]
+        assert [a.status_code for a in answers] == [200] * 10 + [503] * 20
+        busy = answers[-1]
+        assert busy.headers["retry-after"] == "60" and "try again in a minute" in busy.text.lower()
+        assert "set-cookie" not in busy.headers and "oauth/v2/authorize" not in busy.text
+        [count] = rows(url, "SELECT count(*) AS n FROM slack_oauth_states")
+        assert count.n == 10, f"{count.n} rows written by 30 anonymous GETs"
+        # Time passes (the states' 10 minutes): the next GET deletes every expired state first.
+        rows_past = "UPDATE slack_oauth_states SET expire_at = '2000-01-01 00:00:00'"
+        asyncio.run(_execute(url, rows_past))
+        assert browser.get("/slack/install").status_code == 200
     [count] = rows(url, "SELECT count(*) AS n FROM slack_oauth_states")
-    assert count.n < 30, f"{count.n} rows written by 30 anonymous GETs"
+    assert count.n == 1, f"{count.n} rows after the expired ones were purged"
+
+
+async def _execute(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(sql))
+    await engine.dispose()
 
 
 # == FINDING 6: the OAuth callback logs the code (and anything typed in its place) =========================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 6: Bolt's AsyncOAuthFlow.run_installation logs 'Failed to fetch oauth.v2.access result "
-    "with code: <code>' at WARNING; slack_bolt is kept at INFO, so the code (attacker-sized) is logged",
-)
 def test_a_failed_oauth_exchange_does_not_log_the_code(start_distribution_bot, logs):
+    """FINDING 6 (fixed): a failed exchange is one ``oauth_exchange_failed`` line with Slack's error
+    code, rate-limited; the code (attacker-sized) is never logged, nor Bolt's own line."""
     server, _ = start_distribution_bot()
     code = "stolen-or-forged-code-" + "Z" * 40
     with httpx.Client(base_url=server.url, timeout=10) as browser:
@@ -364,18 +376,16 @@ def test_a_failed_oauth_exchange_does_not_log_the_code(start_distribution_bot, l
             "/slack/oauth_redirect", params={"code": code, "state": state}, headers={"Cookie": cookie}
         )
     assert done.status_code == 401  # the stand-in's oauth.v2.access said invalid_code
-    assert code not in logs.text
+    assert code not in logs.text and "Failed to fetch oauth.v2.access" not in logs.text
+    [line] = logs.events("oauth_exchange_failed")
+    assert line["error"] == "invalid_code" and line["level"] == "warning"
 
 
 # == FINDING 7: /slack/install?team= is pasted into Slack's authorize URL unencoded ========================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 7: AuthorizeUrlGenerator appends &team=<raw query value>; a crafted install link on "
-    "the app's own host adds parameters (scope, user_scope, redirect_uri) to Slack's consent screen",
-)
 def test_the_install_page_does_not_let_a_link_add_oauth_parameters(start_distribution_bot):
+    """FINDING 7 (fixed): ``team`` reaches Slack's authorize URL only when it is a team or org id."""
     server, _ = start_distribution_bot()
     with httpx.Client(base_url=server.url, timeout=10) as browser:
         page = browser.get(
@@ -386,6 +396,20 @@ def test_the_install_page_does_not_let_a_link_add_oauth_parameters(start_distrib
     query = parse_qs(urlparse(html.unescape(link.group(1))).query, keep_blank_values=True)
     assert query.get("user_scope") == [""], f"user_scope became {query.get('user_scope')}"
     assert len(query.get("scope", [])) == 1, f"scope became {query.get('scope')}"
+    assert "team" not in query
+    assert set(query) <= {"state", "client_id", "scope", "user_scope", "redirect_uri"}
+
+    def team_of(params: dict[str, Any]) -> list[str] | None:
+        page = httpx.get(server.url + "/slack/install", params=params, timeout=10)
+        link = re.search(r'href="([^"]*oauth/v2/authorize[^"]*)"', page.text)
+        assert link is not None
+        return parse_qs(urlparse(html.unescape(link.group(1))).query).get("team")
+
+    assert team_of({"team": "T0A1B2C3"}) == ["T0A1B2C3"]  # a team id is still passed on
+    assert team_of({"team": "E0ORG"}) == ["E0ORG"]
+    for bad in ("t0lower", "T0A#x", "T0A redirect_uri=x", "X0A1", "T" + "1" * 40):
+        assert team_of({"team": bad}) is None, bad
+    assert team_of({"scope": "admin", "redirect_uri": "https://evil.example"}) is None
 
 
 # == FINDING 8: credentials saved by a Connect that outlives an uninstall ==================================

@@ -22,6 +22,7 @@ import bot.logs
 from bot.access import PolicyError
 from bot.credentials import BikCredentials, CredentialBox, CredentialsUnreadable
 from bot.db import MIGRATIONS, create_engine, current_revision, metadata, upgrade
+from bot.distribution import BoundedStateStore, TooManyStates
 from bot.workspaces import Listed, WorkspaceStore
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -334,3 +335,43 @@ async def test_listed_shows_each_installed_workspace_once_and_org_wide_installs_
         Listed(B, "Ops", False, "", None),
         Listed("T0NOTINSTALLED", "", True, TOKEN[-4:], None, installed=False),
     ]
+
+
+# -- OAuth states -----------------------------------------------------------------------------------
+
+
+async def test_oauth_states_are_purged_when_expired_and_capped_while_live(migrated_database_url: str) -> None:
+    """Every anonymous ``GET /slack/install`` issues a state: the store deletes the expired ones
+    first and refuses a new one while ``max_live`` are live, so a flood leaves a bounded table; a
+    state issued is still consumed once, within its lifetime."""
+    engine = create_engine(migrated_database_url)
+    try:
+        states = BoundedStateStore(expiration_seconds=600, engine=engine, max_live=5)
+
+        async def count() -> int:
+            async with engine.connect() as conn:
+                return int(await conn.scalar(sa.text("SELECT count(*) FROM slack_oauth_states")) or 0)
+
+        issued = [await states.async_issue() for _ in range(5)]
+        for _ in range(20):
+            with pytest.raises(TooManyStates):
+                await states.async_issue()
+        assert await count() == 5
+        assert await states.async_consume(issued[0]) and not await states.async_consume(issued[0])
+        fresh = await states.async_issue()  # one consumed: room for one more
+        async with engine.begin() as conn:  # ten minutes pass for all but the newest
+            await conn.execute(
+                sa.text("UPDATE slack_oauth_states SET expire_at = :past WHERE state != :fresh"),
+                {"past": datetime(2000, 1, 1), "fresh": fresh},
+            )
+        newest = await states.async_issue()
+        assert await count() == 2
+        assert not await states.async_consume(issued[1])  # expired (and gone)
+        assert await states.async_consume(fresh) and await states.async_consume(newest)
+        async with engine.connect() as conn:
+            indexes = await conn.run_sync(
+                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes("slack_oauth_states")}
+            )
+        assert {"ix_slack_oauth_states_expire_at", "ix_slack_oauth_states_state"} <= indexes
+    finally:
+        await engine.dispose()
