@@ -19,7 +19,7 @@ from bot.bik.models import sanitise
 from bot.credentials import BikCredentials
 from bot.logs import get_logger, register_secrets
 from bot.query import Kind, Query
-from bot.workspaces import WorkspaceStore, check_key
+from bot.workspaces import NotInstalled, WorkspaceStore, check_key
 
 log = get_logger("bik.connect")
 
@@ -27,6 +27,7 @@ TRIAL_ID = "bik-slack-connection-check"
 """The partner id the trial looks up; no store uses it (the doctor's probe is its sibling)."""
 MAX_REASON = 200
 """The longest reason shown; BIK's own words are cut to fit inside it."""
+NOT_INSTALLED = "The app was uninstalled from this workspace meanwhile: the credentials were not saved."
 _BIK_WORDS = 150
 _REDACTED = "[redacted]"
 
@@ -37,7 +38,8 @@ class TrialResult:
 
     ``reason`` is one line of plain text (not escaped for mrkdwn: escape it where it is rendered),
     at most :data:`MAX_REASON` characters, never containing the credentials. ``outcome`` is
-    ``"accepted"``, ``"malformed"`` (a token that is not ASCII: never sent), or the
+    ``"accepted"``, ``"malformed"`` (a token that is not ASCII: never sent), ``"not_installed"``
+    (BIK accepted them but the app was uninstalled meanwhile: not saved), or the
     :class:`~bot.bik.errors.BikError` kind (``unauthorized``, ``rejected``, ``unavailable``,
     ``timeout``, ``wrong_address``, ``unexpected``); ``hint`` is what may be shown
     of the credentials (the last 4 characters of the token or key, or nothing).
@@ -87,10 +89,16 @@ async def connect(
     credentials: BikCredentials,
     actor: str,
     timeout: float,  # noqa: ASYNC109 - the trial lookup's bound, as above
+    *,
+    require_installed: bool = False,
 ) -> TrialResult:
     """Try ``credentials`` (:func:`trial_lookup`) and, only when BIK accepted them, store them for
     ``workspace`` (sealed, with a change row naming ``actor``). ``saved`` says whether they were.
-    A malformed workspace id raises :class:`bot.workspaces.UnknownWorkspace` before BIK is asked."""
+    A malformed workspace id raises :class:`bot.workspaces.UnknownWorkspace` before BIK is asked.
+
+    ``require_installed`` (the Home tab): saved only if the app is still installed in the workspace
+    when the trial ends — an uninstall during a slow trial leaves no credentials behind (outcome
+    ``not_installed``). The CLI may connect a workspace before the app is installed there."""
     check_key(workspace)
     result = await trial_lookup(http, base_url, credentials, timeout)
     if result.accepted:
@@ -98,8 +106,11 @@ async def connect(
         # save: from now on every lookup reads them). A refused value never is: anyone who may connect
         # could otherwise blank any string (another workspace's id) out of every tenant's log lines.
         register_secrets(credentials.secrets())
-        await store.connect_bik(workspace, credentials, actor=actor)
-        result = replace(result, saved=True)
+        try:
+            await store.connect_bik(workspace, credentials, actor=actor, require_installed=require_installed)
+            result = replace(result, saved=True)
+        except NotInstalled:
+            result = TrialResult(False, NOT_INSTALLED, "not_installed", credentials.hint)
     log.info("bik_connect", workspace=workspace, actor=actor, outcome=result.outcome, saved=result.saved)
     return result
 

@@ -10,6 +10,8 @@ Nothing here returns a credential in plain text except :meth:`bik_credentials`, 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,11 +24,28 @@ from bot.db import bik_connections, policies, workspace_changes
 
 WORKSPACE_KEY = re.compile(r"^[TE][A-Z0-9]{2,30}$")
 SLACK_TABLES = ("slack_installations", "slack_bots")
-CHANGES_LOCK = 0x42494B43  # "BIKC": one writer of workspace_changes at a time on PostgreSQL
+CHANGES_LOCK = 0x42494B43  # "BIKC": one writer of our tables at a time on PostgreSQL
+_slack_bots = sa.table(  # slack_sdk's table (its store's columns): only what the install check reads
+    "slack_bots",
+    sa.column("team_id", sa.String),
+    sa.column("enterprise_id", sa.String),
+    sa.column("is_enterprise_install", sa.Boolean),
+    sa.column("bot_token", sa.String),
+)
 
 
 class UnknownWorkspace(ValueError):
     """Not a ``T…``/``E…`` id."""
+
+
+class NotInstalled(Exception):
+    """A write that needs the app installed in the workspace (the Home tab's) found it uninstalled:
+    its tokens are gone, so an uninstall happened meanwhile. Nothing was written."""
+
+
+class PolicyChanged(Exception):
+    """:meth:`WorkspaceStore.save_policy` was told which version it replaces, and the stored policy
+    is another one now (saved meanwhile by someone else). Nothing was written."""
 
 
 def check_key(workspace: str) -> str:
@@ -102,7 +121,12 @@ class WorkspaceStore:
             ).first()
         return Connection(row.kind, row.hint, row.connected_by, _aware(row.connected_at)) if row else None
 
-    async def connect_bik(self, workspace: str, credentials: BikCredentials, *, actor: str) -> None:
+    async def connect_bik(
+        self, workspace: str, credentials: BikCredentials, *, actor: str, require_installed: bool = False
+    ) -> None:
+        """Store ``credentials`` for ``workspace``, replacing any. ``require_installed`` (the Home tab):
+        only while the app is installed there, checked inside the write (raises :class:`NotInstalled`),
+        so a trial that outlives an uninstall saves nothing; the CLI may connect before installing."""
         check_key(workspace)
         values = {
             "kind": credentials.kind,
@@ -111,7 +135,9 @@ class WorkspaceStore:
             "connected_by": actor,
             "connected_at": _now(),
         }
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
+            if require_installed and not await _installed(conn, workspace):
+                raise NotInstalled(workspace)
             await conn.execute(sa.delete(bik_connections).where(bik_connections.c.workspace == workspace))
             await conn.execute(sa.insert(bik_connections).values(workspace=workspace, **values))
             summary = f"BIK connected ({credentials.kind} ending {credentials.hint or '…'})"
@@ -119,7 +145,7 @@ class WorkspaceStore:
 
     async def disconnect_bik(self, workspace: str, *, actor: str) -> bool:
         check_key(workspace)
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             result = await conn.execute(
                 sa.delete(bik_connections).where(bik_connections.c.workspace == workspace)
             )
@@ -129,7 +155,7 @@ class WorkspaceStore:
 
     async def rekey(self) -> int:
         """Re-seal every stored credential under the first key; returns how many."""
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             rows = (
                 await conn.execute(sa.select(bik_connections.c.workspace, bik_connections.c.sealed))
             ).all()
@@ -157,22 +183,46 @@ class WorkspaceStore:
             StoredPolicy(row.document, row.version, row.updated_by, _aware(row.updated_at)) if row else None
         )
 
-    async def save_policy(self, workspace: str, document: str, *, actor: str, summary: str) -> Policy:
+    async def save_policy(
+        self,
+        workspace: str,
+        document: str,
+        *,
+        actor: str,
+        summary: str,
+        expected_version: str | None = None,
+        require_installed: bool = False,
+    ) -> Policy:
         """Validate ``document`` exactly like the policy file (raises :class:`bot.access.PolicyError`),
-        then store it and record who changed what."""
+        then store it and record who changed what.
+
+        ``expected_version`` (the Home tab's forms): the version the edit was made from, ``""`` for
+        none; the policy is replaced only if it is still that one, checked inside the write (raises
+        :class:`PolicyChanged`), so of two admins saving at once the second is refused instead of
+        silently undoing the first. ``require_installed``: as :meth:`connect_bik`."""
         check_key(workspace)
         policy = Policy.from_toml(document, source=f"of workspace {workspace}")
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.delete(policies).where(policies.c.workspace == workspace))
-            await conn.execute(
-                sa.insert(policies).values(
-                    workspace=workspace,
-                    document=document,
-                    version=policy.version,
-                    updated_by=actor,
-                    updated_at=_now(),
+        values = {"document": document, "version": policy.version, "updated_by": actor, "updated_at": _now()}
+        async with self._writing() as conn:
+            if require_installed and not await _installed(conn, workspace):
+                raise NotInstalled(workspace)
+            c = policies.c
+            if expected_version is None:
+                await conn.execute(sa.delete(policies).where(c.workspace == workspace))
+                await conn.execute(sa.insert(policies).values(workspace=workspace, **values))
+            elif expected_version == "":
+                if await conn.scalar(sa.select(c.version).where(c.workspace == workspace)) is not None:
+                    raise PolicyChanged(workspace)
+                await conn.execute(sa.insert(policies).values(workspace=workspace, **values))
+            else:
+                # Conditional on the version (besides the lock every writer here takes first).
+                updated = await conn.execute(
+                    sa.update(policies)
+                    .where(c.workspace == workspace, c.version == expected_version)
+                    .values(**values)
                 )
-            )
+                if updated.rowcount != 1:
+                    raise PolicyChanged(workspace)
             await self._changed(conn, workspace, "policy", actor, summary, version=policy.version)
         return policy
 
@@ -180,7 +230,7 @@ class WorkspaceStore:
 
     async def forget(self, workspace: str, *, actor: str, kind: str = "uninstall") -> None:
         """Uninstalled: its BIK credentials, its policy and its history go; one row says it went."""
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             for table in (bik_connections, policies, workspace_changes):
                 await conn.execute(sa.delete(table).where(table.c.workspace == workspace))
             await self._changed(
@@ -189,7 +239,7 @@ class WorkspaceStore:
 
     async def announce(self, workspace: str, kind: str, *, actor: str, summary: str) -> None:
         """Tell every process that ``workspace`` changed outside our tables (installed, tokens)."""
-        async with self.engine.begin() as conn:
+        async with self._writing() as conn:
             await self._changed(conn, workspace, kind, actor, summary)
 
     async def history(self, workspace: str, limit: int = 20) -> list[Change]:
@@ -257,6 +307,20 @@ class WorkspaceStore:
             )
         return list(seen.values())
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction that first waits its turn: every writer of our tables takes the same
+        lock before its first statement (PostgreSQL: an advisory lock held to the commit; SQLite: the
+        database's write lock, ``BEGIN IMMEDIATE``). A check made inside — the workspace still
+        installed, the policy still the version the form showed — then holds until the commit: an
+        uninstall (:meth:`forget`) or a concurrent save waits, and sees this one's rows."""
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHANGES_LOCK})
+            elif conn.dialect.name == "sqlite":
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
     @staticmethod
     async def _changed(
         conn: AsyncConnection,
@@ -282,6 +346,20 @@ class WorkspaceStore:
                 at=_now(),
             )
         )
+
+
+async def _installed(conn: AsyncConnection, workspace: str) -> bool:
+    """Is the app installed for this workspace key: a ``slack_bots`` row with a bot token — a
+    workspace install of that team (``T…``), or an org-wide install of that org (``E…``)?"""
+    b = _slack_bots.c
+    if workspace.startswith("E"):
+        where = sa.and_(b.enterprise_id == workspace, b.is_enterprise_install.is_(True))
+    else:
+        where = sa.and_(b.team_id == workspace, b.is_enterprise_install.is_(False))
+    found = await conn.scalar(
+        sa.select(sa.literal(1)).select_from(_slack_bots).where(where, b.bot_token.is_not(None)).limit(1)
+    )
+    return found is not None
 
 
 def _aware(value: datetime) -> datetime:

@@ -39,7 +39,7 @@ from bot.logs import current_ref, get_logger
 from bot.metrics import METRICS
 from bot.tasks import TaskTracker
 from bot.tenants import Tenant, Tenants
-from bot.workspaces import WorkspaceStore
+from bot.workspaces import NotInstalled, PolicyChanged, WorkspaceStore
 from handlers.events import EventHandlers
 from handlers.payload import obj, state_value
 
@@ -57,6 +57,7 @@ OTHER_WORKSPACE = (
     "This form was opened for another workspace, so it can't change this one. Close it and open the "
     "app's Home tab in this workspace."
 )
+UNINSTALLED = "The app was uninstalled from this workspace meanwhile: the policy was not saved."
 CHANGED_MEANWHILE = (
     "The access policy changed since you opened this form. Close it and open it again to edit the "
     "policy as it is now."
@@ -281,6 +282,7 @@ class AdminHandlers:
                 credentials,
                 user_id,
                 self._bik_timeout,
+                require_installed=True,  # an uninstall during the trial: nothing is saved
             ),
             name="bik_connect",
         )
@@ -398,7 +400,7 @@ class AdminHandlers:
                 view=av.notice_modal("Edit a rule", "Nothing changed: nothing saved."),
             )
             return
-        if not await self._save(ack, tenant, edit.document, user_id, edit.summary, allow_block):
+        if not await self._save(ack, tenant, edit.document, user_id, edit.summary, allow_block, meta):
             return
         await ack()
         self._republish_soon(tenant, body, user_id, client)
@@ -442,18 +444,43 @@ class AdminHandlers:
             return
         if summary == policy_edit.NO_CHANGE:
             summary = "comments or layout only (same rules)"
-        if not await self._save(ack, tenant, text, user_id, "TOML: " + summary, av.BLOCK_TOML):
+        if not await self._save(ack, tenant, text, user_id, "TOML: " + summary, av.BLOCK_TOML, meta):
             return
         await ack()
         self._republish_soon(tenant, body, user_id, client)
 
     async def _save(
-        self, ack: Ack, tenant: Tenant, document: str, user_id: str, summary: str, block: str
+        self,
+        ack: Ack,
+        tenant: Tenant,
+        document: str,
+        user_id: str,
+        summary: str,
+        block: str,
+        meta: dict[str, str],
     ) -> bool:
+        """Save, only over the version the form was filled from (``v``) and only while the app is
+        installed — both checked inside the write, so a save racing another, or an uninstall, is
+        refused rather than undoing the other's change or outliving the uninstall."""
         try:
-            policy = await self._store.save_policy(tenant.key, document, actor=user_id, summary=summary)
+            policy = await self._store.save_policy(
+                tenant.key,
+                document,
+                actor=user_id,
+                summary=summary,
+                expected_version=meta.get("v", ""),
+                require_installed=True,
+            )
         except PolicyError as exc:
             await ack(response_action="errors", errors={block: _error(policy_edit.policy_problem(str(exc)))})
+            return False
+        except PolicyChanged:
+            log.info("policy_not_saved", workspace=tenant.key, actor=user_id, reason="changed_meanwhile")
+            await ack(response_action="errors", errors={block: CHANGED_MEANWHILE})
+            return False
+        except NotInstalled:
+            log.info("policy_not_saved", workspace=tenant.key, actor=user_id, reason="not_installed")
+            await ack(response_action="update", view=av.notice_modal("Not saved", UNINSTALLED))
             return False
         log.info("policy_saved", workspace=tenant.key, actor=user_id, version=policy.version, summary=summary)
         return True

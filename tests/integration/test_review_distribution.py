@@ -415,12 +415,9 @@ def test_the_install_page_does_not_let_a_link_add_oauth_parameters(start_distrib
 # == FINDING 8: credentials saved by a Connect that outlives an uninstall ==================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 8: a Connect BIK trial still running when app_uninstalled arrives saves the credentials "
-    "afterwards (connect_bik inserts unconditionally): an uninstalled workspace keeps BIK credentials",
-)
 def test_an_uninstall_during_a_slow_connect_leaves_no_credentials(start_distribution_bot, slack, bik):
+    """FINDING 8 (fixed): the Home tab saves only while the app is installed, checked inside the write
+    (which an uninstall waits for, or which sees the uninstall): a trial outliving it saves nothing."""
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
     install_workspace(slack, server.url, "T0A", "Alpha")
@@ -463,6 +460,10 @@ def test_an_uninstall_during_a_slow_connect_leaves_no_credentials(start_distribu
     assert rows(url, "SELECT workspace FROM bik_connections") == [], (
         "BIK credentials of an uninstalled workspace"
     )
+    assert len(bik.requests) == 1 and BIK_A in bik.authorizations()  # BIK did accept them
+    answer = acks["r"].json()
+    assert answer["response_action"] == "errors" and "uninstalled" in json.dumps(answer["errors"])
+    assert rows(url, "SELECT kind FROM workspace_changes WHERE workspace = 'T0A'") == [("uninstall",)]
 
 
 # == FINDING 9: Connect BIK is an unthrottled credential-checking oracle ===================================

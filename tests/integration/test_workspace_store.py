@@ -23,7 +23,7 @@ from bot.access import PolicyError
 from bot.credentials import BikCredentials, CredentialBox, CredentialsUnreadable
 from bot.db import MIGRATIONS, create_engine, current_revision, metadata, upgrade
 from bot.distribution import BoundedStateStore, TooManyStates
-from bot.workspaces import Listed, WorkspaceStore
+from bot.workspaces import Listed, NotInstalled, PolicyChanged, WorkspaceStore
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 TOKEN = "bik-token-5f2a9c71e04d8b36"
@@ -375,3 +375,64 @@ async def test_oauth_states_are_purged_when_expired_and_capped_while_live(migrat
         assert {"ix_slack_oauth_states_expire_at", "ix_slack_oauth_states_state"} <= indexes
     finally:
         await engine.dispose()
+
+
+# -- conditional writes (the Home tab's) ------------------------------------------------------------
+
+
+async def test_a_save_from_a_stale_version_is_refused_inside_the_write(
+    store: WorkspaceStore, migrated_database_url: str
+) -> None:
+    """``expected_version``: the policy is replaced only while it is still the version the form was
+    filled from. Two admins saving from the same version at once (two engines: two processes): one
+    is saved, the other refused — never both, the second silently undoing the first."""
+    first = await store.save_policy(A, POLICY, actor=ADMIN, summary="first", expected_version="")
+    with pytest.raises(PolicyChanged):  # "" means: there was none; there is one now
+        await store.save_policy(A, POLICY_2, actor=ADMIN, summary="again", expected_version="")
+    with pytest.raises(PolicyChanged):
+        await store.save_policy(A, POLICY_2, actor=ADMIN, summary="stale", expected_version="0000")
+    assert (await store.policy(A)).version == first.version  # type: ignore[union-attr]
+
+    other = WorkspaceStore(create_engine(migrated_database_url), CredentialBox([OLD]))
+    try:
+        third = POLICY + "\n[channels.C0999ZZZZ]\nallow = true\n"
+        outcomes = await asyncio.gather(
+            store.save_policy(A, POLICY_2, actor="U0ONE", summary="one", expected_version=first.version),
+            other.save_policy(A, third, actor="U0TWO", summary="two", expected_version=first.version),
+            return_exceptions=True,
+        )
+    finally:
+        await other.engine.dispose()
+    saved = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, PolicyChanged)]
+    assert len(saved) == 1 and len(refused) == 1, outcomes
+    stored = await store.policy(A)
+    assert stored is not None and stored.version == saved[0].version
+    summaries = [c.summary for c in await store.history(A)]
+    assert summaries.count("one") + summaries.count("two") == 1 and "stale" not in summaries
+
+
+async def test_home_tab_writes_need_the_app_installed_checked_inside_the_write(store: WorkspaceStore) -> None:
+    """``require_installed``: a workspace key (``T…``) needs its own workspace install, an org key
+    (``E…``) an org-wide install; with the bot row gone (an uninstall) nothing is written. Without it
+    (the CLI) a workspace may be connected before the app is installed there."""
+    installations = AsyncSQLAlchemyInstallationStore(client_id="1111.2222", engine=store.engine)
+
+    def install(**values: Any) -> Installation:
+        return Installation(app_id="A0APP0001", bot_token="xoxb-1", bot_id="B1", user_id=ADMIN, **values)
+
+    await installations.async_save(install(team_id=A, team_name="Acme"))
+    await installations.async_save(install(enterprise_id=ORG, team_id=None, is_enterprise_install=True))
+    await store.connect_bik(A, token(), actor=ADMIN, require_installed=True)
+    await store.save_policy(ORG, POLICY, actor=ADMIN, summary="org", require_installed=True)
+    for key in (B, "E0NOTHERE", "T" + ORG[1:]):  # not installed; an org id read as a team id
+        with pytest.raises(NotInstalled):
+            await store.connect_bik(key, token(), actor=ADMIN, require_installed=True)
+        with pytest.raises(NotInstalled):
+            await store.save_policy(key, POLICY, actor=ADMIN, summary="x", require_installed=True)
+    await installations.async_delete_bot(enterprise_id=None, team_id=A)  # uninstalled
+    with pytest.raises(NotInstalled):
+        await store.connect_bik(A, key_pair(), actor=ADMIN, require_installed=True)
+    assert (await store.connection(A)).kind == "token"  # type: ignore[union-attr]
+    await store.connect_bik(B, token(), actor="cli")  # the CLI, before the install
+    assert {r.workspace for r in await store.listed() if r.bik_connected} == {A, B}
