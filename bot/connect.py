@@ -19,6 +19,7 @@ from bot.bik.models import sanitise
 from bot.credentials import BikCredentials
 from bot.logs import get_logger, register_secrets
 from bot.query import Kind, Query
+from bot.ratelimit import UserRateLimiter
 from bot.workspaces import NotInstalled, WorkspaceStore, check_key
 
 log = get_logger("bik.connect")
@@ -28,6 +29,9 @@ TRIAL_ID = "bik-slack-connection-check"
 MAX_REASON = 200
 """The longest reason shown; BIK's own words are cut to fit inside it."""
 NOT_INSTALLED = "The app was uninstalled from this workspace meanwhile: the credentials were not saved."
+TRIALS_RATE = "5/10 minutes"
+"""Connect BIK trials allowed per person, and per workspace (``limits`` syntax): plenty to fix a typo,
+too few to use the deployment as a checker of stolen BIK credentials."""
 _BIK_WORDS = 150
 _REDACTED = "[redacted]"
 
@@ -113,6 +117,41 @@ async def connect(
             result = TrialResult(False, NOT_INSTALLED, "not_installed", credentials.hint)
     log.info("bik_connect", workspace=workspace, actor=actor, outcome=result.outcome, saved=result.saved)
     return result
+
+
+class TrialThrottle:
+    """The budget of Connect BIK trials from the Home tab: every trial is a BIK call from the
+    deployment's address with whatever was typed, so each person, and each workspace, may make
+    :data:`TRIALS_RATE`. A sliding window from ``limits``, as the lookup budget
+    (:class:`bot.ratelimit.UserRateLimiter`): in memory, or shared by every process through Redis."""
+
+    def __init__(self, rate: str = TRIALS_RATE, *, redis_url: str | None = None) -> None:
+        self._limiter = UserRateLimiter(rate, redis_url=redis_url)
+
+    @property
+    def capacity(self) -> int:
+        return self._limiter.capacity
+
+    @property
+    def per(self) -> str:
+        return self._limiter.per
+
+    async def spend(self, workspace: str, user_id: str) -> str | None:
+        """Spend one trial of the person's and the workspace's budgets: None when allowed, else
+        what to tell the admin (nothing was sent to BIK)."""
+        if (wait := await self._limiter.try_spend(f"bik-trial/user/{user_id}", 1)) is not None:
+            whose = "You've"
+        elif (wait := await self._limiter.try_spend(f"bik-trial/workspace/{workspace}", 1)) is not None:
+            whose = "This workspace has"
+        else:
+            return None
+        minutes = max(1, -(-round(wait) // 60))
+        later = f"{minutes} minute" + ("s" if minutes > 1 else "")
+        window = self.per.removeprefix("every ").removeprefix("per ")
+        return (
+            f"{whose} tried BIK credentials {self.capacity} times in the last {window}, the most "
+            f"allowed: nothing was sent to BIK this time. Try again in {later}."
+        )
 
 
 def _shown(credentials: BikCredentials) -> str:

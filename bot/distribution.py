@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit import Audit
 from bot.config import Settings
+from bot.connect import TrialThrottle
 from bot.credentials import CredentialBox
 from bot.db import create_engine
 from bot.intake import QuietLog
@@ -210,6 +211,9 @@ class Distribution:
     installations: AsyncSQLAlchemyInstallationStore
     flow: InstallFlow
     tenants: Tenants
+    trials: TrialThrottle
+    """The Home tab's budget of Connect BIK trials (for ``handlers.admin.AdminHandlers``), in Redis
+    when ``REDIS_URL`` is set."""
 
 
 def build_distribution(
@@ -254,7 +258,8 @@ def build_distribution(
         rotator=AsyncTokenRotator(client_id=client_id, client_secret=client_secret, client=slack),
     )
     flow = InstallFlow(store=store, client=slack, settings=oauth)
-    return Distribution(engine, store, installations, flow, tenants)
+    trials = TrialThrottle(redis_url=settings.redis_url)
+    return Distribution(engine, store, installations, flow, tenants, trials)
 
 
 async def authorize(

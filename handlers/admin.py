@@ -33,7 +33,7 @@ from bot import admin_views as av
 from bot import policy_edit, views
 from bot.access import Policy, PolicyError
 from bot.admins import NOT_ADMIN, AdminCheck, Installation, Verdict
-from bot.connect import TrialResult, connect
+from bot.connect import TrialResult, TrialThrottle, connect
 from bot.credentials import MAX_CREDENTIAL_CHARS, BikCredentials
 from bot.logs import current_ref, get_logger
 from bot.metrics import METRICS
@@ -80,9 +80,12 @@ class AdminHandlers:
         tasks: TaskTracker,
         check: AdminCheck | None = None,
         ack_budget: float = ACK_BUDGET,
+        trials: TrialThrottle | None = None,
     ) -> None:
         """``home`` publishes the Home tab (the admin section is added through its ``extend_home``);
-        ``bik_base_url`` is the deployment's BIK address, the only one a trial lookup may use."""
+        ``bik_base_url`` is the deployment's BIK address, the only one a trial lookup may use;
+        ``trials`` the budget of Connect BIK trials (shared through Redis when the deployment has it:
+        :attr:`bot.distribution.Distribution.trials`; this process's own otherwise)."""
         self._tenants = tenants
         self.home = home
         self._http = http
@@ -91,6 +94,7 @@ class AdminHandlers:
         self._tasks = tasks
         self._check = check or AdminCheck()
         self._ack_budget = ack_budget
+        self._trials = trials or TrialThrottle()
 
     @property
     def _store(self) -> WorkspaceStore:
@@ -273,6 +277,13 @@ class AdminHandlers:
         # (another workspace's id, a word of every log line) would be blanked from every tenant's lines.
         # Nothing logs what was typed; bot.connect registers the values once BIK has accepted them.
         block = av.BLOCK_TOKEN if credentials.kind == "token" else av.BLOCK_KEY
+        # Every trial is a BIK call from the deployment's address: a budget per person and per
+        # workspace, or the Home tab is a checker of stolen BIK credentials.
+        throttled = await self._trials.spend(tenant.key, user_id)
+        if throttled is not None:
+            log.warning("bik_connect_throttled", workspace=tenant.key, actor=user_id)
+            await ack(response_action="errors", errors={block: _error(throttled)})
+            return
         trial = self._tasks.spawn(
             connect(
                 self._store,

@@ -469,27 +469,35 @@ def test_an_uninstall_during_a_slow_connect_leaves_no_credentials(start_distribu
 # == FINDING 9: Connect BIK is an unthrottled credential-checking oracle ===================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 9: every Connect BIK submission makes a BIK call from the deployment's address, with "
-    "no budget: any workspace admin can test stolen BIK credentials in bulk through it",
-)
 def test_connect_trials_are_throttled(start_distribution_bot, slack, bik):
+    """FINDING 9 (fixed): Connect BIK trials have their own budget — 5 per person and 5 per workspace
+    every 10 minutes — and a refused one says so on the input, with nothing sent to BIK."""
     server, _ = start_distribution_bot(bik_rate_limit="3/minute")
     install_workspace(slack, server.url, "T0B", "Beta")
-    slack.admins.add("U0ADMB")
-    slack.user_teams["U0ADMB"] = "T0B"
+    slack.admins.update({"U0ADMB", "U0ADMB2"})
+    slack.user_teams["U0ADMB"] = slack.user_teams["U0ADMB2"] = "T0B"
     bik.only_accept(BIK_A)
     client = SlackClient(server.url, team="T0B")
     client.interaction(home_click("T0B", "U0ADMB", av.ACTION_CONNECT))
     form = opened(slack, 1)
+    answers = []
     for n in range(12):
         guess = submission(form, "T0B", "U0ADMB", typed(admin_token=f"guessed-bik-token-{n:04d}"))
         guess["trigger_id"] = f"1.2.{n}"
-        client.interaction(guess)
-    # Lookups here are held to 3 a minute; credential trials should have a budget too (a few per
+        answers.append(client.interaction(guess).json())
+    # Lookups here are held to 3 a minute; credential trials have a budget too (a few per
     # workspace per ten minutes is plenty for a person fixing a typo).
-    assert len(bik.requests) <= 5, f"{len(bik.requests)} credential trials reached BIK within a second"
+    assert len(bik.requests) == 5, f"{len(bik.requests)} credential trials reached BIK within a second"
+    errors = [json.dumps(a["errors"]) for a in answers]
+    assert all("BIK refused" in e for e in errors[:5])
+    assert all(
+        "You've tried BIK credentials 5 times" in e and "nothing was sent to BIK" in e for e in errors[5:]
+    )
+    # Another admin of the same workspace: the workspace's budget is spent too.
+    other = submission(form, "T0B", "U0ADMB2", typed(admin_token="guessed-bik-token-9999"))
+    answer = client.interaction(other).json()
+    assert "This workspace has tried BIK credentials" in json.dumps(answer["errors"])
+    assert len(bik.requests) == 5
 
 
 # == FINDING 10: org-wide tenants never see a Slack Connect outsider as external ===========================

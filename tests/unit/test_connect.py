@@ -12,7 +12,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.connect import MAX_REASON, TRIAL_ID, TrialResult, connect, trial_lookup
+import bot.logs
+from bot.connect import MAX_REASON, TRIAL_ID, TrialResult, TrialThrottle, connect, trial_lookup
 from bot.credentials import BikCredentials, CredentialBox
 from bot.db import create_engine, upgrade
 from bot.workspaces import UnknownWorkspace, WorkspaceStore
@@ -233,3 +234,41 @@ async def test_connect_refuses_a_malformed_workspace_before_asking_bik(store):
         with pytest.raises(UnknownWorkspace):
             await connect(store, http, BASE, "not-a-team", BY_KEY, "U0ADMIN", 2.0)
     assert seen == []
+
+
+async def test_the_home_tab_saves_only_while_the_app_is_installed(store):
+    """``require_installed``: BIK accepted them, but the workspace has no bot (uninstalled during the
+    trial): nothing is saved, and the admin is told why. The CLI may connect before the install."""
+    http, _ = bik(refusal(406, "Customer not found"))
+    async with http:
+        home = await connect(store, http, BASE, "T0SHOP", BY_TOKEN, "U0ADMIN", 2.0, require_installed=True)
+        cli = await connect(store, http, BASE, "T0OTHER", BY_TOKEN, "cli", 2.0)
+    assert (home.accepted, home.saved, home.outcome) == (False, False, "not_installed")
+    assert "uninstalled" in home.reason and TOKEN not in home.reason
+    assert await store.connection("T0SHOP") is None and await store.history("T0SHOP") == []
+    assert cli.saved and await store.bik_credentials("T0OTHER") == BY_TOKEN
+
+
+async def test_only_accepted_credentials_join_the_process_wide_log_scrubber(store, monkeypatch):
+    """A refused value is never registered: it would be blanked out of every tenant's log lines (an
+    admin typing another workspace's id as a "token"). Accepted ones are, before they are saved."""
+    monkeypatch.setattr(bot.logs, "_secrets", [])
+    monkeypatch.setattr(bot.logs, "_by_prefix", {})
+    refused = BikCredentials(token=SecretStr("T0ALPHA0001"))
+    http, _ = bik(refusal(401, "Unauthorized"), refusal(406, "Customer not found"))
+    async with http:
+        await connect(store, http, BASE, "T0SHOP", refused, "U0ADMIN", 2.0)
+        assert bot.logs._secrets == []
+        await connect(store, http, BASE, "T0SHOP", BY_KEY, "U0ADMIN", 2.0)
+    assert set(EVERY_SECRET) - {TOKEN} <= set(bot.logs._secrets)
+
+
+async def test_trials_are_budgeted_per_person_and_per_workspace():
+    trials = TrialThrottle("2/minute")
+    assert [await trials.spend("T0A", "U1") for _ in range(2)] == [None, None]
+    mine = await trials.spend("T0B", "U1")  # the same person in another workspace
+    assert mine is not None and mine.startswith("You've tried BIK credentials 2 times in the last minute")
+    assert await trials.spend("T0B", "U2") is None  # U1's refused try cost T0B nothing
+    theirs = await trials.spend("T0A", "U3")  # another person, but T0A spent its 2 (U1's)
+    assert theirs is not None and theirs.startswith("This workspace has tried")
+    assert "Try again in 1 minute." in theirs and len(theirs) <= MAX_REASON
