@@ -478,6 +478,32 @@ def test_an_admin_edits_the_policy_as_toml_and_an_invalid_one_names_the_key(two_
     assert stored_policy(url, "T0A") == new
 
 
+def test_a_save_racing_another_is_refused_by_the_store_not_only_by_the_form_check(two_connected, slack):
+    """The form's version check reads, then saves: two admins saving at once can both pass the read.
+    The save itself is conditional on that version (inside the write): the second is refused and the
+    first admin's change stays. Here the read is made to see the policy as it was before the other's
+    save committed — the race, made deterministic."""
+    server, client_a, _client_b, url = two_connected
+    client_a.interaction(home_click("T0A", ADMIN, av.ACTION_EDIT_TOML))
+    form = opened(slack, 1)
+    store = server.bot.distribution.tenants.store
+    as_read = asyncio.run(store.policy("T0A"))
+    theirs = CALLOWED_ONLY + "\n[channels.C0THEIRS]\nallow = true\n"
+    seed(url, "T0A", policy=theirs)  # the other admin's save commits after this one's read
+
+    async def read_before_their_commit(workspace: str) -> Any:
+        return as_read
+
+    store.policy = read_before_their_commit
+    try:
+        mine = CALLOWED_ONLY + "\n[channels.C0MINE]\nallow = true\n"
+        answer = client_a.interaction(submission(form, "T0A", ADMIN, typed(admin_toml=mine))).json()
+    finally:
+        del store.policy
+    assert answer["response_action"] == "errors" and "changed since" in answer["errors"][av.BLOCK_TOML]
+    assert stored_policy(url, "T0A") == theirs
+
+
 def test_slack_not_answering_users_info_refuses_and_keeps_the_form(alpha, slack):
     _server, client, url = alpha
     client.interaction(home_click("T0A", ADMIN, av.ACTION_EDIT_TOML))
