@@ -50,6 +50,8 @@ MAX_STATES = 10_000
 """Live OAuth states at most (each anonymous ``GET /slack/install`` issues one, kept
 :data:`STATE_SECONDS`); past it the install page answers 503 until some expire."""
 RETRY_AFTER_SECONDS = 60
+MAX_STATE_CHARS = 200
+"""slack_sdk's column; a state we issue is a uuid4 (36)."""
 TEAM_HINT = re.compile(r"^[TE][A-Z0-9]{2,30}$")
 """``/slack/install?team=…`` is passed on to Slack's authorize URL only when it is a team (or org) id."""
 BUSY_PAGE = (
@@ -86,6 +88,24 @@ class BoundedStateStore(AsyncSQLAlchemyOAuthStateStore):
         if live >= self.max_live:
             raise TooManyStates(f"{live} OAuth states live")
         return state
+
+    async def async_consume(self, state: str) -> bool:
+        """A live state, deleted as it is used: one statement, so two callbacks racing with the same
+        state cannot both have it (slack_sdk's reads, then deletes). Without slack_sdk's warning
+        that quotes the state — whatever the browser sent, of any length — when the database fails."""
+        if not state or len(state) > MAX_STATE_CHARS:
+            return False
+        table = self.oauth_states
+        now = normalize_datetime_for_db(datetime.now(UTC))
+        try:
+            async with self.engine.begin() as conn:
+                used = await conn.execute(
+                    table.delete().where(table.c.state == state, table.c.expire_at > now)
+                )
+                return bool(used.rowcount)
+        except Exception as exc:  # noqa: BLE001 - the database failing: the install fails, quietly
+            log.warning("oauth_state_check_failed", error=type(exc).__name__)
+            return False
 
 
 class InstallFlow(AsyncOAuthFlow):
