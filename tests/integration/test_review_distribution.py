@@ -35,6 +35,7 @@ from bot.workspaces import WorkspaceStore
 from tests import payloads
 from tests.fakes.botserver import SlackClient, wait_for
 from tests.fakes.install import install_workspace
+from tests.fakes.workspace_db import execute
 from tests.integration.conftest import CREDENTIALS_KEY
 
 BIK_A = "bik-token-of-workspace-a-review-0001"
@@ -344,18 +345,10 @@ def test_anonymous_install_page_requests_do_not_grow_the_database(start_distribu
         [count] = rows(url, "SELECT count(*) AS n FROM slack_oauth_states")
         assert count.n == 10, f"{count.n} rows written by 30 anonymous GETs"
         # Time passes (the states' 10 minutes): the next GET deletes every expired state first.
-        rows_past = "UPDATE slack_oauth_states SET expire_at = '2000-01-01 00:00:00'"
-        asyncio.run(_execute(url, rows_past))
+        execute(url, "UPDATE slack_oauth_states SET expire_at = '2000-01-01 00:00:00'")
         assert browser.get("/slack/install").status_code == 200
     [count] = rows(url, "SELECT count(*) AS n FROM slack_oauth_states")
     assert count.n == 1, f"{count.n} rows after the expired ones were purged"
-
-
-async def _execute(url: str, sql: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(sa.text(sql))
-    await engine.dispose()
 
 
 # == FINDING 6: the OAuth callback logs the code (and anything typed in its place) =========================
