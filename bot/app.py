@@ -407,6 +407,7 @@ def build_bot(
                 bik_base_url=base_url,
                 bik_timeout=settings.bik_timeout_seconds,
                 tasks=tasks,
+                trials=distribution.trials,
             ),
         )
     clicks = actions.ActionHandlers(

@@ -17,7 +17,17 @@ from typing import Any
 import structlog
 
 _secrets: list[str] = []
-LIBRARIES_WITH_PAYLOADS = ("slack_bolt", "slack_sdk", "aiohttp", "httpx", "httpcore", "uvicorn")
+LIBRARIES_WITH_PAYLOADS = (
+    "slack_bolt",
+    "slack_sdk",
+    "aiohttp",
+    "httpx",
+    "httpcore",
+    "uvicorn",
+    "aiosqlite",  # every statement's parameters at DEBUG: OAuth states, sealed credentials, tokens
+    "sqlalchemy",
+    "alembic",
+)
 REDACTED = "[redacted]"
 
 

@@ -250,7 +250,10 @@ class FakeSlack:
             guest = user in self.guests
             identity = self.identities.get(token, {})
             home_team = identity.get("team_id") or "T1"
-            grid = self.user_enterprises.get(user, identity.get("enterprise_id"))
+            # A person placed in another workspace (user_teams) is of no org unless a test says so.
+            grid = self.user_enterprises.get(
+                user, identity.get("enterprise_id") if user not in self.user_teams else None
+            )
             found: dict[str, Any] = {
                 "ok": True,
                 "user": {

@@ -165,11 +165,6 @@ def users_info_with(slack: Any, monkeypatch: pytest.MonkeyPatch, extra: dict[str
 # == FINDING 1: a tenant loaded while a change lands is cached past the change feed ========================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 1: Tenants.get caches a tenant whose load began before a change and ended after the "
-    "change feed dropped it; the stale policy/credentials/token stay for MAX_AGE_SECONDS (300 s)",
-)
 def test_a_policy_tightened_while_the_workspace_loads_still_applies(start_distribution_bot, slack, bik):
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
@@ -216,11 +211,6 @@ def test_a_policy_tightened_while_the_workspace_loads_still_applies(start_distri
 # == FINDING 2: another organisation's member makes A's bot unfurl A's customers ==========================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 2: link_shared is served by whichever installation authorizations[0] names; the "
-    "poster (of another organisation, whose workspace installed the same app) is never checked",
-)
 def test_a_member_of_b_cannot_make_a_unfurl_a_customers_in_a_shared_channel(
     start_distribution_bot, slack, bik
 ):
@@ -496,11 +486,6 @@ def test_connect_trials_are_throttled(start_distribution_bot, slack, bik):
 # == FINDING 10: org-wide tenants never see a Slack Connect outsider as external ===========================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 10: Installation.is_external for an org-wide tenant compares the payload's enterprise "
-    "(the very field that selected the tenant) and falls back to the payload's own team: never external",
-)
 def test_an_outsider_clicking_share_on_an_org_wide_tenant_is_refused(start_distribution_bot, slack, bik):
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
@@ -528,11 +513,6 @@ def test_an_outsider_clicking_share_on_an_org_wide_tenant_is_refused(start_distr
 # == FINDING 11: a click from B on A's card in a shared channel is served by B's tenant ===================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING 11: message clicks are resolved by team id alone; a card A's bot posted (message.bot_id "
-    "is A's) is refreshed by B's tenant, with B's BIK and B's policy, and replaced in place for A's channel",
-)
 def test_b_cannot_rewrite_a_card_that_a_posted_in_a_shared_channel(start_distribution_bot, slack, bik):
     server, _ = start_distribution_bot()
     url = server.bot.settings.database_url
