@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -45,10 +45,7 @@ from bot.access import HOME_TAB_POLICY, Policy
 from bot.audit import Audit
 from bot.bik.client import BikClient
 from bot.config import Settings, load_settings
-from bot.db import upgrade
 from bot.delivery import ResponseUrlPoster
-from bot.distribution import Distribution, build_distribution, installation_ids
-from bot.distribution import authorize as authorize_distribution
 from bot.intake import MAX_BODY_BYTES, QuietLog, Refusal, checked, parse_body, verify_signature
 from bot.logs import configure_logging, get_logger, new_ref, register_secrets
 from bot.lookup import Directory, LookupService, OpenDirectory, Services
@@ -58,11 +55,14 @@ from bot.ratelimit import UserRateLimiter
 from bot.recent import RecentLookups
 from bot.slack_directory import SlackDirectory
 from bot.tasks import TaskTracker
-from bot.tenants import Tenants
+from bot.tenants import Tenants, installation_ids
 from bot.views import read_metadata
-from handlers import actions, admin, commands, events, installs, shortcuts
+from handlers import actions, commands, events, installs, shortcuts
 from handlers import views as modal_views
 from handlers.modals import ModalLookups
+
+if TYPE_CHECKING:  # distribution mode's database stack is imported only when it is on (start-up time)
+    from bot.distribution import Distribution
 
 log = get_logger("bik.app")
 
@@ -157,6 +157,8 @@ class Bot:
         self.ready = True
 
     async def _start_distribution(self, dist: Distribution) -> None:
+        from bot.db import upgrade
+
         if self.settings.database_migrate:
             await upgrade(dist.engine)
         await dist.tenants.start()
@@ -315,6 +317,8 @@ def build_bot(
     distribution: Distribution | None = None
     services: Services
     if settings.distribution:
+        from bot.distribution import build_distribution
+
         distribution = build_distribution(
             settings, http=http, bik_base_url=base_url, limiter=limiter, recent=recent, audit=audit
         )
@@ -367,7 +371,7 @@ def build_bot(
         # Without a token: ``authorize`` supplies it per request (a token here makes Bolt warn).
         client=AsyncWebClient(base_url=settings.slack_api_url, timeout=10),
         # Bolt's type says AuthorizeResult, but it treats None as "not installed here" (its own stores do).
-        authorize=authorize_distribution if distribution is not None else authorize,  # type: ignore[arg-type]
+        authorize=_authorize_distribution if distribution is not None else authorize,  # type: ignore[arg-type]
         user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
@@ -397,6 +401,8 @@ def build_bot(
     )
     events.register(bolt, home)
     if distribution is not None:
+        from handlers import admin
+
         installs.register(bolt, installs.InstallHandlers(tenants=distribution.tenants))
         admin.register(
             bolt,
@@ -431,6 +437,14 @@ def build_bot(
         distribution=distribution,
     )
     return bot
+
+
+async def _authorize_distribution(
+    enterprise_id: str | None, team_id: str | None, user_id: str | None
+) -> AuthorizeResult | None:
+    from bot.distribution import authorize
+
+    return await authorize(enterprise_id, team_id, user_id)
 
 
 async def dispatch(

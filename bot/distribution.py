@@ -41,7 +41,7 @@ from bot.intake import QuietLog
 from bot.logs import get_logger, register_secrets
 from bot.lookup import RateLimiter
 from bot.recent import RecentLookups
-from bot.tenants import Tenants, workspace_key
+from bot.tenants import Tenants, installation_ids, workspace_key  # noqa: F401 - installation_ids: re-exported
 from bot.workspaces import WorkspaceStore
 
 log = get_logger("bik.install")
@@ -298,15 +298,3 @@ async def authorize(
         bot_user_id=tenant.bot_user_id,
         bot_id=tenant.bot_id,
     )
-
-
-def installation_ids(body: dict[str, Any]) -> tuple[str | None, str | None, bool]:
-    """Which installation a verified request is for, read as Bolt reads it (``authorizations[0]`` for
-    events, ``view.app_installed_team_id`` for modals, else ``team``/``enterprise``)."""
-    from slack_bolt.request.internals import (
-        extract_enterprise_id,
-        extract_is_enterprise_install,
-        extract_team_id,
-    )
-
-    return extract_enterprise_id(body), extract_team_id(body), bool(extract_is_enterprise_install(body))

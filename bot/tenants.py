@@ -21,25 +21,25 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from slack_sdk.oauth.installation_store import Bot as SlackBot
-from slack_sdk.oauth.installation_store.sqlalchemy import (
-    AsyncSQLAlchemyInstallationStore,
-    SQLAlchemyInstallationStore,
-)
-from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import HOME_TAB_POLICY, Policy, PolicyError
 from bot.audit import Audit
 from bot.bik.client import BikClient
-from bot.credentials import CredentialsUnreadable
 from bot.logs import get_logger, register_secrets
 from bot.lookup import Installation, LookupService, RateLimiter
 from bot.recent import RecentLookups
 from bot.slack_directory import SlackDirectory
-from bot.workspaces import WorkspaceStore
+
+if TYPE_CHECKING:  # the database stack is imported only in distribution mode (process start-up time)
+    from slack_sdk.oauth.installation_store import Bot as SlackBot
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+    from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+
+    from bot.workspaces import WorkspaceStore
 
 log = get_logger("bik.tenants")
 
@@ -179,6 +179,8 @@ class Tenants:
             where += [c.enterprise_id == key, c.is_enterprise_install.is_(True)]
         else:
             where += [c.team_id == key, c.is_enterprise_install.is_(False)]
+        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
         query = table.select().where(*where).order_by(c.installed_at.desc()).limit(1)
         async with self.installations.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
@@ -206,6 +208,8 @@ class Tenants:
         assert token is not None
         register_secrets([token, bot.bot_refresh_token])
         client = AsyncWebClient(token=token, base_url=self._slack_api_url, timeout=10)
+        from bot.credentials import CredentialsUnreadable
+
         bik: BikClient | None = None
         try:
             credentials = await self.store.bik_credentials(key)
@@ -332,3 +336,15 @@ class Tenants:
         self.drop(key)
         log.info("workspace_revoked", workspace=key, uninstalled=uninstall)
         return key
+
+
+def installation_ids(body: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+    """Which installation a verified request is for, read as Bolt reads it (``authorizations[0]`` for
+    events, ``view.app_installed_team_id`` for modals, else ``team``/``enterprise``)."""
+    from slack_bolt.request.internals import (
+        extract_enterprise_id,
+        extract_is_enterprise_install,
+        extract_team_id,
+    )
+
+    return extract_enterprise_id(body), extract_team_id(body), bool(extract_is_enterprise_install(body))

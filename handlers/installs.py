@@ -12,9 +12,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.distribution import installation_ids
 from bot.logs import get_logger
-from bot.tenants import Tenants
+from bot.tenants import Tenants, installation_ids
 
 log = get_logger("bik.install")
 
