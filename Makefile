@@ -5,6 +5,9 @@ TOOLS  := .tools
 UV     := $(TOOLS)/bin/uv
 SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
+# Python's default is to cache compiled bytecode; some sandboxes turn that off, and then every bot process
+# the tests start recompiles Bolt, aiohttp, redis and the rest (~2 s each, many times a run).
+unexport PYTHONDONTWRITEBYTECODE
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Trust the system's certificate store, as pip and curl do: behind a company proxy that intercepts TLS,
 # its CA is there and nowhere else. uv (>= 0.13, pinned below) reads the platform store with
