@@ -49,6 +49,10 @@ MAX_AGE_SECONDS = 300.0
 """A cached tenant is rebuilt at least this often, should a change row ever be missed."""
 ROTATE_MINUTES = 120
 """Rotate a bot token this long before it expires (Bolt's default)."""
+ROTATION_TIMEOUT = 1.5
+"""A rotation runs before the request it serves is acknowledged: at most this long."""
+ROTATION_RETRY_SECONDS = 60.0
+"""After a failed rotation, the current token serves this long before the next attempt."""
 
 _CURRENT: ContextVar[Tenant | None] = ContextVar("bik_tenant", default=None)
 
@@ -116,6 +120,7 @@ class Tenants:
         self._loaded: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._generations: dict[str, int] = {}
+        self._rotation_paused: dict[str, float] = {}
         self._last_change = 0
 
     # -- the request's tenant -------------------------------------------------------------------
@@ -166,6 +171,10 @@ class Tenants:
             return tenant
 
     def _expiring(self, tenant: Tenant) -> bool:
+        """Due for rotation, unless a rotation just failed (Slack down): then the current token, still
+        valid for up to 2 hours, serves until :data:`ROTATION_RETRY_SECONDS` have passed."""
+        if time.monotonic() < self._rotation_paused.get(tenant.key, 0.0):
+            return False
         return tenant.expires_at is not None and tenant.expires_at < time.time() + ROTATE_MINUTES * 60
 
     async def _find_bot(self, key: str, org_wide: bool) -> SlackBot | None:
@@ -269,11 +278,14 @@ class Tenants:
         if self._rotator is None or bot.bot_token_expires_at is None:
             return bot
         try:
-            rotated = await self._rotator.perform_bot_token_rotation(
-                bot=bot, minutes_before_expiration=ROTATE_MINUTES
+            # Inside a request's acknowledgement: bounded, and never retried on every request.
+            rotated = await asyncio.wait_for(
+                self._rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_MINUTES),
+                ROTATION_TIMEOUT,
             )
-        except Exception as exc:  # noqa: BLE001 - Slack down: the current token may still have minutes left
+        except Exception as exc:  # noqa: BLE001 - Slack down: the current token still has up to 2 h left
             log.error("token_rotation_failed", workspace=key, error=type(exc).__name__)
+            self._rotation_paused[key] = time.monotonic() + ROTATION_RETRY_SECONDS
             return bot
         if rotated is None:
             return bot

@@ -381,3 +381,21 @@ def test_slack_facts_cached_for_one_workspace_are_never_used_for_another(two, sl
     assert slack.calls_with(b_.token).count("users.info") == 1
     again = client_a.command("abcd-122345", channel="CALLOWED", response_url=slack.new_hook()).json()
     assert again["blocks"][0]["type"] == "header"  # A's answer is still A's own (cached)
+
+
+def test_a_failing_rotation_is_tried_once_and_the_current_token_keeps_serving(
+    start_distribution_bot, slack, bik
+):
+    server, _ = start_distribution_bot()
+    url = server.bot.settings.database_url
+    a = install_workspace(slack, server.url, "T0A", "Alpha", rotation=True)
+    seed(url, "T0A", token=BIK_A, policy=ALLOW_ALL)
+    execute(url, "UPDATE slack_bots SET bot_token_expires_at = CURRENT_TIMESTAMP")  # due for rotation
+    slack.fail("oauth.v2.access", "500")  # Slack's token endpoint is down
+    client = SlackClient(server.url, team="T0A")
+    for user in ("U1", "U2", "U3"):
+        reply = client.command("abcd-122345", user=user, response_url=slack.new_hook()).json()
+        assert reply["blocks"][0]["type"] == "header"
+    refreshes = [p for p in slack.method_calls("oauth.v2.access") if p.get("grant_type") == "refresh_token"]
+    assert len(refreshes) == 1  # not once per request: the next attempt waits a minute
+    assert slack.calls_with(a.token).count("users.info") == 3  # the current token served every lookup
