@@ -707,7 +707,12 @@ def _policy_export(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        sys.stdout.write(stored.document if stored.document.endswith("\n") else stored.document + "\n")
+        document = stored.document if stored.document.endswith("\n") else stored.document + "\n"
+        if sys.stdout.isatty():  # to a terminal: an admin's bidi or control characters shown, not obeyed
+            from bot.preview import terminal_safe
+
+            document = "\n".join(terminal_safe(line) for line in document.split("\n"))
+        sys.stdout.write(document)  # to a file or a pipe: byte for byte, so that import reads it back
         return 0
 
     return _with_database(settings, work)

@@ -456,3 +456,26 @@ def test_help_describes_the_distribution_commands(cli):
     policy = cli("policy", "--help", env={})
     for word in ("check", "import", "export"):
         assert re.search(rf"^\s+{word}\s+\S", policy.out, re.M), word
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_policy_export_to_a_terminal_shows_control_characters_instead_of_obeying_them(
+    sqlite_env, cli, tmp_path, monkeypatch
+):
+    hostile = (
+        "# owner: \u202eevil\u202c \u2066x\u2069\n[defaults]\nallow = false\n"  # TOML refuses ESC itself
+    )
+    path = tmp_path / "hostile.toml"
+    path.write_text(hostile)
+    assert cli("policy", "import", "--team", "T0ACME", str(path), env=sqlite_env).code == 0
+    piped = cli("policy", "export", "--team", "T0ACME", env=sqlite_env)
+    assert piped.out == hostile  # to a file: byte for byte, so that import reads it back
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    assert main(["policy", "export", "--team", "T0ACME"]) == 0
+    shown = screen.getvalue()
+    assert "\u202e" not in shown and "\u2066" not in shown and "[defaults]" in shown
