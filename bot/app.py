@@ -266,11 +266,23 @@ class Bot:
         self.ready = False
         for task in self._background:
             task.cancel()
+        # Wait for them to finish cancelling: a database query cut mid-way must hand its connection
+        # back before the engine is disposed, or the dispose waits for it for ever (a hung SIGTERM).
+        try:
+            await asyncio.wait_for(asyncio.gather(*self._background, return_exceptions=True), 5.0)
+        except TimeoutError:
+            log.warning(
+                "background_tasks_slow_to_stop",
+                tasks=[t.get_name() for t in self._background if not t.done()],
+            )
         await self.tasks.drain(drain_timeout)
         await self.http.aclose()
         await self.service.recent.close()
         if self.distribution is not None:
-            await self.distribution.engine.dispose()
+            try:
+                await asyncio.wait_for(self.distribution.engine.dispose(), 5.0)
+            except TimeoutError:
+                log.warning("database_dispose_timeout", effect="connections closed by the exit")
         worker_stopped()
         log.info("stopped")
 

@@ -34,7 +34,21 @@ async def run_doctor(*, probe: str | None = None) -> int:
         _say(False, "configuration", str(exc))
         return 1
     if settings.distribution:
+        if probe:
+            _say(
+                True,
+                "BIK",
+                "--probe does not apply in distribution mode: each workspace has its own credentials",
+            )
         results += await _check_distribution(settings)
+        if settings.redis_url:
+            from bot.ratelimit import UserRateLimiter
+
+            try:
+                await UserRateLimiter(settings.bik_rate_limit, redis_url=settings.redis_url).check_ready()
+                results.append(_say(True, "Redis", "rate-limit store answers"))
+            except Exception as exc:  # noqa: BLE001 - report, don't crash
+                results.append(_say(False, "Redis", f"{type(exc).__name__}: check REDIS_URL"))
         return 0 if all(results) else 1
     try:
         policy = Policy.load(settings.bik_access_policy)
@@ -108,12 +122,13 @@ async def _check_distribution(settings: Settings) -> list[bool]:
                 await store.bik_credentials(workspace.workspace)
             except CredentialsUnreadable:
                 unreadable.append(workspace.workspace)
-        connected = sum(w.bik_connected for w in listed)
+        installed = [w for w in listed if w.installed]
+        connected = sum(w.bik_connected for w in installed)
         results.append(
             _say(
                 not unreadable,
                 "workspaces",
-                f"{len(listed)} installed, {connected} with BIK connected"
+                f"{len(installed)} installed, {connected} of them with BIK connected"
                 + (f"; no key in BIK_CREDENTIALS_KEYS opens {', '.join(unreadable)}" if unreadable else ""),
             )
         )

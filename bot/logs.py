@@ -24,10 +24,10 @@ LIBRARIES_WITH_PAYLOADS = (
     "httpx",
     "httpcore",
     "uvicorn",
-    "aiosqlite",  # every statement's parameters at DEBUG: OAuth states, sealed credentials, tokens
-    "sqlalchemy",
-    "alembic",
 )
+DATABASE_LIBRARIES = ("aiosqlite", "sqlalchemy", "alembic", "asyncpg")
+"""They log statements with their parameters (OAuth states, sealed credentials, Slack tokens) at INFO
+or DEBUG: never below WARNING, whatever LOG_LEVEL says."""
 REDACTED = "[redacted]"
 
 
@@ -117,6 +117,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     # says. LOG_LEVEL=DEBUG is for the bot's own loggers.
     for name in LIBRARIES_WITH_PAYLOADS:
         logging.getLogger(name).setLevel(max(logging.INFO, numeric))
+    for name in DATABASE_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
     # Chatty libraries whose INFO lines only repeat what the audit line says.
     for name in ("httpx", "httpcore", "uvicorn.access", "aiohttp.access"):
         logging.getLogger(name).setLevel(max(logging.WARNING, numeric))

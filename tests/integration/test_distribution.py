@@ -4,6 +4,7 @@ its own policy; uninstall and revocation; nothing of one workspace reaching anot
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -399,3 +400,32 @@ def test_a_failing_rotation_is_tried_once_and_the_current_token_keeps_serving(
     refreshes = [p for p in slack.method_calls("oauth.v2.access") if p.get("grant_type") == "refresh_token"]
     assert len(refreshes) == 1  # not once per request: the next attempt waits a minute
     assert slack.calls_with(a.token).count("users.info") == 3  # the current token served every lookup
+
+
+def test_doctor_counts_installed_workspaces_and_says_when_a_key_is_missing(
+    start_distribution_bot, slack, monkeypatch, capsys
+):
+    from bot.credentials import CredentialBox
+    from bot.doctor import run_doctor
+    from tests.integration.conftest import CLIENT_ID, CLIENT_SECRET
+
+    server, _ = start_distribution_bot()
+    url = server.bot.settings.database_url
+    install_workspace(slack, server.url, "T0A", "Alpha")
+    seed(url, "T0A", token=BIK_A)
+    seed(url, "T0ZNOTYET", token=BIK_B)  # connected from the CLI before any install: not counted
+    env = {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": "signing",
+        "BIK_CREDENTIALS_KEYS": CREDENTIALS_KEY,
+        "DATABASE_URL": url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert asyncio.run(run_doctor()) == 0
+    out = capsys.readouterr().out
+    assert "1 installed, 1 of them with BIK connected" in out and "schema 0002" in out
+    monkeypatch.setenv("BIK_CREDENTIALS_KEYS", CredentialBox.new_key())  # the old key dropped too soon
+    assert asyncio.run(run_doctor()) == 1
+    assert "no key in BIK_CREDENTIALS_KEYS opens" in capsys.readouterr().out

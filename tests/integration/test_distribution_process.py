@@ -5,6 +5,8 @@ one process per test is slow to start, so the suite starts it once."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -66,3 +68,16 @@ def test_two_workers_migrate_one_database_and_a_policy_change_reaches_both_withi
     assert time.monotonic() - changed < 5
     started = [line for line in served.logs().splitlines() if '"event": "started"' in line]
     assert len(started) == 2 and all('"distribution": true' in line for line in started)  # both workers
+    assert "slack_bots" not in served.logs()  # no SQL statement (nor its parameters) in the log
+
+
+def test_sigterm_while_the_database_is_locked_still_exits_0(served, database_url):
+    """The change feed's query is waiting on a lock when SIGTERM comes: it is cancelled, hands its
+    connection back, and the process exits 0 (it once hung in the engine's dispose for ever)."""
+    path = database_url.split("///", 1)[1]
+    holder = sqlite3.connect(path, timeout=1)
+    holder.execute("BEGIN EXCLUSIVE")  # every read of the feed now waits
+    time.sleep(1.5)
+    threading.Timer(3.0, holder.rollback).start()  # released while the workers shut down
+    assert served.terminate(timeout=40) == 0
+    holder.close()
