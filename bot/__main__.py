@@ -93,22 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_policy_check)
     imported = policy_sub.add_parser(
         "import",
-        help="distribution mode: store a workspace's policy from a section 5 TOML file",
+        help="distribution mode: store a workspace's policy from a TOML file in the access.toml format",
         description="Validates FILE exactly like the policy file, then stores it as the workspace's policy "
         "(in DATABASE_URL, versioned, recorded as changed by 'cli'); every process serving the workspace "
-        "applies it within 5 s. Exit status 0 only when it was saved; 2 (and nothing saved) when it is "
-        "invalid, naming the key.",
+        "applies it within about a second. Exit status 0 only when it was saved; 2 (and nothing saved) "
+        "when it is invalid, naming the key.",
     )
     _team_argument(imported)
     imported.add_argument(
-        "file", metavar="FILE", help="a policy file in the section 5 format; '-' reads stdin"
+        "file", metavar="FILE", help="a policy file in the access.toml format; '-' reads stdin"
     )
     imported.set_defaults(run=_policy_import)
     exported = policy_sub.add_parser(
         "export",
         help="distribution mode: print a workspace's stored policy as TOML",
-        description="Prints the workspace's stored policy as the section 5 TOML (ready for `policy import`). "
-        "Exit status 1 when the workspace has none (it then denies everywhere).",
+        description="Prints the workspace's stored policy as TOML in the access.toml format (ready for "
+        "`policy import`). Exit status 1 when the workspace has none (it then denies everywhere).",
     )
     _team_argument(exported)
     exported.set_defaults(run=_policy_export)
