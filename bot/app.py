@@ -471,7 +471,7 @@ async def dispatch(
     Both transports come through here. Bolt calls a pre-parsed body "socket_mode"; over HTTP the
     signature was already verified at the boundary (``request_verification_enabled=False``). In
     distribution mode the request's workspace is resolved first, from the installation the request
-    names (:func:`bot.distribution.installation_ids`), and every listener works in that workspace."""
+    names (:func:`bot.tenants.installation_ids`), and every listener works in that workspace."""
     if tenants is not None:
         enterprise_id, team_id, org_wide = installation_ids(body)
         try:
@@ -622,7 +622,10 @@ def build_asgi(bot: Bot) -> Starlette:
 
 
 def _ephemeral(body: dict[str, Any], text: str) -> BoltResponse:
-    """A slash command's answer to its asker alone; any other request is only acknowledged."""
+    """A slash command's answer to its asker alone; an event is refused with 503, so that Slack sends
+    it again (an uninstall must not be lost to a database hiccup); any other request is acknowledged."""
+    if body.get("type") == "event_callback":
+        return BoltResponse(status=503, body="")
     if "command" in body and "type" not in body:
         message = {"response_type": "ephemeral", "text": text}
         return BoltResponse(

@@ -320,6 +320,9 @@ def test_a_broken_database_gets_a_clear_answer_not_a_500(start_distribution_bot,
     assert "can't reach its database" in reply.json()["text"]
     assert [e["error"] for e in logs.events("database_unavailable")] == ["OperationalError"]
     assert bik.requests == []
+    # An event (an uninstall, say) is refused with 503, so that Slack sends it again later.
+    uninstall = SlackClient(server.url).event(uninstalled("T0A"))
+    assert uninstall.status_code == 503
 
 
 def test_no_credential_reaches_logs_replies_metrics_or_audit(two, slack, bik, logs):
