@@ -14,18 +14,13 @@ import time
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from pydantic import SecretStr
 
 from bot import admin_views as av
 from bot.admins import NOT_ORG_ADMIN, Installation, verdict
-from bot.credentials import BikCredentials, CredentialBox
-from bot.db import create_engine
-from bot.workspaces import WorkspaceStore
 from tests import payloads
 from tests.fakes.botserver import SlackClient, wait_for
 from tests.fakes.install import install_workspace
-from tests.integration.conftest import CREDENTIALS_KEY
+from tests.fakes.workspace_db import rows, seed
 
 ADMIN = "U0ADMIN"
 MEMBER = "U0MEMBER"
@@ -35,34 +30,6 @@ CALLOWED_ONLY = "[defaults]\nallow = false\n\n[channels.CALLOWED]\nallow = true\
 
 
 # -- the workspace and the database --------------------------------------------------------------------
-
-
-def run(coro_fn: Any) -> Any:
-    return asyncio.run(coro_fn())
-
-
-def seed(url: str, key: str, *, token: str | None = None, policy: str | None = None) -> None:
-    async def go() -> None:
-        engine = create_engine(url)
-        store = WorkspaceStore(engine, CredentialBox([CREDENTIALS_KEY]))
-        if token is not None:
-            await store.connect_bik(key, BikCredentials(token=SecretStr(token)), actor="UOPERATOR")
-        if policy is not None:
-            await store.save_policy(key, policy, actor="UOPERATOR", summary="seeded")
-        await engine.dispose()
-
-    run(go)
-
-
-def rows(url: str, sql: str) -> list[Any]:
-    async def go() -> list[Any]:
-        engine = create_engine(url)
-        async with engine.connect() as conn:
-            found = list((await conn.execute(sa.text(sql))).all())
-        await engine.dispose()
-        return found
-
-    return run(go)
 
 
 def stored_policy(url: str, key: str) -> str | None:

@@ -25,18 +25,12 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import sqlalchemy as sa
-from pydantic import SecretStr
 
 from bot import admin_views as av
-from bot.credentials import BikCredentials, CredentialBox
-from bot.db import create_engine
-from bot.workspaces import WorkspaceStore
 from tests import payloads
 from tests.fakes.botserver import SlackClient, wait_for
 from tests.fakes.install import install_workspace
-from tests.fakes.workspace_db import execute
-from tests.integration.conftest import CREDENTIALS_KEY
+from tests.fakes.workspace_db import execute, rows, seed
 
 BIK_A = "bik-token-of-workspace-a-review-0001"
 BIK_B = "bik-token-of-workspace-b-review-0002"
@@ -47,30 +41,6 @@ SHARED_RULE = f'[defaults]\nallow = false\n\n[channels.{SHARED}]\nallow = true\n
 
 
 # -- the database, as an admin (Home tab) or operator (CLI) would leave it --------------------------------
-
-
-def seed(url: str, key: str, *, token: str | None = None, policy: str | None = None) -> None:
-    async def go() -> None:
-        engine = create_engine(url)
-        store = WorkspaceStore(engine, CredentialBox([CREDENTIALS_KEY]))
-        if token is not None:
-            await store.connect_bik(key, BikCredentials(token=SecretStr(token)), actor="UOPERATOR")
-        if policy is not None:
-            await store.save_policy(key, policy, actor="UOPERATOR", summary="seeded")
-        await engine.dispose()
-
-    asyncio.run(go())
-
-
-def rows(url: str, sql: str) -> list[Any]:
-    async def go() -> list[Any]:
-        engine = create_engine(url)
-        async with engine.connect() as conn:
-            found = list((await conn.execute(sa.text(sql))).all())
-        await engine.dispose()
-        return found
-
-    return asyncio.run(go())
 
 
 # -- payloads --------------------------------------------------------------------------------------------
