@@ -103,7 +103,6 @@ class Tenants:
         dashboard_url: str | None,
         slack_api_url: str,
         rotator: AsyncTokenRotator | None = None,
-        bik_transport_url: str | None = None,
     ) -> None:
         self.store = store
         self.installations = installations
