@@ -109,6 +109,11 @@ def payload_problem(body: Any) -> str | None:
         return "actions is not a list of objects"
     if any(not isinstance(a.get("action_id", ""), str) for a in actions or []):
         return "action_id is not a string"
+    if body.get("type") == "block_actions" and not (
+        actions and all(isinstance(a.get("action_id"), str) for a in actions)
+    ):
+        # Slack always names the action clicked; Bolt's matchers and error handler index into it.
+        return "block_actions without an action_id"
     for key in ("callback_id", "command"):
         if not isinstance(body.get(key, ""), str):
             return f"{key} is not a string"

@@ -22,8 +22,14 @@ SECRET = "s3cret"
     [
         {"command": "/bik-customer", "text": "x", "channel_id": "C1"},
         {"type": "block_actions", "team": {"id": "T"}, "user": {"id": "U"}, "actions": [{"action_id": "a"}]},
-        {"type": "block_actions", "enterprise": None, "team": None, "user": {"id": "W1", "team_id": "T2"}},
-        {"type": "block_actions", "view": None, "actions": []},
+        {
+            "type": "block_actions",
+            "enterprise": None,
+            "team": None,
+            "user": {"id": "W1", "team_id": "T2"},
+            "actions": [{"action_id": "a"}],
+        },
+        {"type": "block_actions", "view": None, "actions": [{"action_id": "a"}]},
         {"type": "view_submission", "view": {"type": "modal", "id": "V", "previous_view_id": None}},
         {"type": "view_closed", "team": None, "view": {"type": "modal", "close": None, "submit": None}},
         {"type": "shortcut", "callback_id": "x", "team": {"id": "T"}},
@@ -57,6 +63,10 @@ def test_every_payload_in_the_corpus_passes(kind):
             "view callback_id is not a string",
         ),
         ({"type": "block_actions", "actions": [{"action_id": 7}]}, "action_id is not a string"),
+        ({"type": "block_actions", "actions": []}, "block_actions without an action_id"),
+        ({"type": "block_actions", "actions": None}, "block_actions without an action_id"),
+        ({"type": "block_actions"}, "block_actions without an action_id"),
+        ({"type": "block_actions", "actions": [{"value": "x"}]}, "block_actions without an action_id"),
         ({"type": "shortcut", "callback_id": ["x"]}, "callback_id is not a string"),
         ({"command": {"x": 1}}, "command is not a string"),
         ({"type": "event_callback", "event": {"type": 5}}, "event type is not a string"),
@@ -75,7 +85,7 @@ def test_shapes_bolt_would_crash_on_are_named(body, problem):
 
 
 def test_a_null_view_on_a_click_is_dropped_so_bolt_never_indexes_it():
-    assert "view" not in checked({"type": "block_actions", "view": None})
+    assert "view" not in checked({"type": "block_actions", "view": None, "actions": [{"action_id": "a"}]})
 
 
 def test_a_slash_command_mentioning_payload_is_a_command_not_an_interaction():
